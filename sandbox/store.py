@@ -1,0 +1,229 @@
+"""The journal: SQLite tables of messages, their events and every webhook delivery attempt.
+
+In memory by default (one connection shared by all threads behind a lock), or a file
+with ``--db`` (WAL, so a SIGKILL loses nothing that was committed). Rows come back as
+plain dicts; this module knows nothing of HTTP or of what the rows mean.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    uuid TEXT NOT NULL UNIQUE,
+    direction TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    api_key TEXT,
+    application_id TEXT,
+    channel TEXT,
+    to_addr TEXT,
+    from_addr TEXT,
+    client_ref TEXT,
+    request TEXT NOT NULL,
+    response_status INTEGER,
+    response_body TEXT,
+    scenario TEXT,
+    rule TEXT,
+    status TEXT,
+    trace_id TEXT
+);
+CREATE INDEX IF NOT EXISTS messages_scope ON messages (api_key, application_id);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_uuid TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    step TEXT NOT NULL,
+    due_at REAL NOT NULL,
+    url TEXT,
+    state TEXT NOT NULL,
+    occurred_at REAL,
+    payload TEXT,
+    problem TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    delivered_at REAL,
+    api_key TEXT,
+    application_id TEXT,
+    UNIQUE (message_uuid, position)
+);
+CREATE INDEX IF NOT EXISTS events_open ON events (state);
+CREATE TABLE IF NOT EXISTS attempts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id INTEGER NOT NULL,
+    url TEXT NOT NULL,
+    at REAL NOT NULL,
+    status_code INTEGER,
+    latency_ms REAL,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS attempts_event ON attempts (event_id);
+"""
+
+MESSAGE_COLUMNS = (
+    "uuid",
+    "direction",
+    "received_at",
+    "api_key",
+    "application_id",
+    "channel",
+    "to_addr",
+    "from_addr",
+    "client_ref",
+    "request",
+    "response_status",
+    "response_body",
+    "scenario",
+    "rule",
+    "status",
+    "trace_id",
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Restricts reads and resets to one api key and/or application id (None = everything)."""
+
+    api_key: str | None = None
+    application_id: str | None = None
+
+    def where(self, alias: str = "") -> tuple[str, list[Any]]:
+        prefix = f"{alias}." if alias else ""
+        clauses, params = [], []
+        for column in ("api_key", "application_id"):
+            if getattr(self, column) is not None:
+                clauses.append(f"{prefix}{column} = ?")
+                params.append(getattr(self, column))
+        return " AND ".join(clauses) or "1", params
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class Store:
+    """Thread-safe access to the journal."""
+
+    def __init__(self, path: str | None = None, retention: int | None = None) -> None:
+        self.path = path or ":memory:"
+        # An in-memory journal is bounded (oldest messages go); a file journal keeps all.
+        self.retention = retention if path is None else None
+        self.lock = threading.RLock()
+        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        if path:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+        self._added_since_trim = 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self.lock:
+            self.db.execute("BEGIN")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self.lock:
+            return [dict(row) for row in self.db.execute(sql, params)]
+
+    def close(self) -> None:
+        with self.lock:
+            self.db.close()
+
+    # messages ----------------------------------------------------------------------
+
+    def add_message(
+        self, message: Mapping[str, Any], events: Iterable[Mapping[str, Any]] = ()
+    ) -> None:
+        """Journal one message and its planned events in a single transaction."""
+        row = {c: message.get(c) for c in MESSAGE_COLUMNS}
+        for key in ("request", "response_body"):
+            if row[key] is not None and not isinstance(row[key], str):
+                row[key] = dumps(row[key])
+        with self.transaction() as db:
+            db.execute(
+                f"INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(MESSAGE_COLUMNS))})",
+                [row[c] for c in MESSAGE_COLUMNS],
+            )
+            self._insert_events(db, row, events)
+        self._trim_if_needed()
+
+    def _insert_events(
+        self,
+        db: sqlite3.Connection,
+        message: Mapping[str, Any],
+        events: Iterable[Mapping[str, Any]],
+    ) -> None:
+        db.executemany(
+            "INSERT INTO events (message_uuid, position, kind, step, due_at, url, state, "
+            "api_key, application_id) VALUES (?, ?, ?, ?, ?, ?, 'scheduled', ?, ?)",
+            [
+                (
+                    message["uuid"],
+                    e["position"],
+                    e["kind"],
+                    dumps(e["step"]),
+                    e["due_at"],
+                    e.get("url"),
+                    message["api_key"],
+                    message["application_id"],
+                )
+                for e in events
+            ],
+        )
+
+    def get_message(self, uuid: str) -> dict[str, Any] | None:
+        rows = self.query("SELECT * FROM messages WHERE uuid = ?", (uuid,))
+        return decode_message(rows[0]) if rows else None
+
+    def count_messages(self, scope: Scope = Scope()) -> int:
+        where, params = scope.where()
+        return self.query(f"SELECT COUNT(*) AS n FROM messages WHERE {where}", params)[0]["n"]
+
+    def _trim_if_needed(self) -> None:
+        """Keep the in-memory journal within its retention (checked every 100 inserts)."""
+        self._added_since_trim += 1
+        if self.retention is None or self._added_since_trim < 100:
+            return
+        self._added_since_trim = 0
+        with self.transaction() as db:
+            cutoff = db.execute(
+                "SELECT seq FROM messages ORDER BY seq DESC LIMIT 1 OFFSET ?", (self.retention,)
+            ).fetchone()
+            if cutoff is None:
+                return
+            old = "SELECT uuid FROM messages WHERE seq <= ?"
+            # Events still to be delivered keep their message: nothing accepted is lost.
+            keep = "SELECT message_uuid FROM events WHERE state IN ('scheduled', 'pending')"
+            doomed = f"{old} AND uuid NOT IN ({keep})"
+            db.execute(
+                f"DELETE FROM attempts WHERE event_id IN "
+                f"(SELECT id FROM events WHERE message_uuid IN ({doomed}))",
+                (cutoff[0],),
+            )
+            db.execute(f"DELETE FROM events WHERE message_uuid IN ({doomed})", (cutoff[0],))
+            db.execute(
+                f"DELETE FROM messages WHERE seq <= ? AND uuid NOT IN ({keep})", (cutoff[0],)
+            )
+
+
+def decode_message(row: dict[str, Any]) -> dict[str, Any]:
+    """A messages row with its JSON columns parsed."""
+    for key in ("request", "response_body"):
+        if row.get(key):
+            row[key] = json.loads(row[key])
+    return row

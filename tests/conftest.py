@@ -1,0 +1,69 @@
+"""Fixtures: real sandboxes on free loopback ports, and an HTTP client for them."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from sandbox.config import Settings
+from sandbox.server import Server
+
+BASIC = "Basic " + base64.b64encode(b"key1:secret1").decode()
+
+
+class Client:
+    """A requests session aimed at one running sandbox."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.url = server.url
+        self.http = requests.Session()
+
+    def send(
+        self, body: Any, authorization: str | None = BASIC, headers: dict | None = None, **kw
+    ) -> requests.Response:
+        all_headers = {"Authorization": authorization} if authorization else {}
+        all_headers.update(headers or {})
+        return self.http.post(f"{self.url}/v0.1/messages", json=body, headers=all_headers, **kw)
+
+    def post_raw(self, data: bytes, headers: dict[str, str], path: str = "/v0.1/messages"):
+        return self.http.post(self.url + path, data=data, headers=headers)
+
+    def get(self, path: str, **kw) -> requests.Response:
+        return self.http.get(self.url + path, **kw)
+
+    def healthy(self) -> bool:
+        return self.get("/_sandbox/health").status_code == 200
+
+    @property
+    def sandbox(self):
+        return self.server.sandbox
+
+
+@pytest.fixture
+def start_sandbox() -> Iterator[Callable[..., Client]]:
+    """Start sandboxes with the given settings on free ports; all stop after the test."""
+    servers: list[Server] = []
+
+    def start(**settings: Any) -> Client:
+        settings.setdefault("port", 0)
+        settings.setdefault("log_level", "warning")
+        server = Server(Settings(**settings)).start()
+        servers.append(server)
+        return Client(server)
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Client]:
+    """One default sandbox shared by a test module."""
+    server = Server(Settings(port=0)).start()
+    yield Client(server)
+    server.stop()

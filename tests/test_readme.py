@@ -1,0 +1,95 @@
+"""The README's commands and examples are the ones that work: each example runs here."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox.config import OPTIONS
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.S)
+HEX32 = re.compile(r"[0-9a-f]{32}")
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+VOLATILE = {"message_uuid": UUID, "instance": HEX32}
+
+
+def blocks() -> list[tuple[str, str, int, int]]:
+    return [(m.group(1), m.group(2), m.start(), m.end()) for m in BLOCK.finditer(README)]
+
+
+def examples() -> list[tuple[str, Any, int]]:
+    """(curl command, expected JSON text, expected status) for each curl block with an answer."""
+    found = []
+    all_blocks = blocks()
+    for (lang, text, _, end), (next_lang, answer, start, _) in zip(all_blocks, all_blocks[1:]):
+        if lang == "sh" and text.startswith("curl") and next_lang == "json":
+            status = re.search(r"answers `(\d{3})", README[end:start])
+            default = 202 if "message_uuid" in answer else 200
+            found.append((text, answer, int(status.group(1)) if status else default))
+    return found
+
+
+def curl_to_request(command: str, base_url: str) -> dict[str, Any]:
+    """The few curl options the README uses (-s -u -H -d -X) -> requests arguments."""
+    args = shlex.split(command.replace("\\\n", " "))[1:]
+    request: dict[str, Any] = {"method": "GET", "headers": {}}
+    while args:
+        arg = args.pop(0)
+        if arg == "-u":
+            request["auth"] = tuple(args.pop(0).split(":", 1))
+        elif arg == "-H":
+            name, _, value = args.pop(0).partition(":")
+            request["headers"][name.strip()] = value.strip()
+        elif arg == "-d":
+            request["data"] = args.pop(0).encode()
+            request["method"] = "POST"
+        elif arg == "-X":
+            request["method"] = args.pop(0)
+        elif arg.startswith("http"):
+            request["url"] = arg.replace("http://127.0.0.1:4010", base_url)
+    return request
+
+
+def assert_same_shape(expected: Any, actual: Any, path: str = "") -> None:
+    """Equal, except ids and times that differ on every run (those must only look right)."""
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict) and set(actual) == set(expected), (path, actual)
+        for key, value in expected.items():
+            if key in VOLATILE:
+                assert VOLATILE[key].fullmatch(actual[key]), (path, key, actual[key])
+            elif key.endswith("_seconds"):
+                assert isinstance(actual[key], int | float)
+            else:
+                assert_same_shape(value, actual[key], f"{path}.{key}")
+    else:
+        assert actual == expected, (path, actual, expected)
+
+
+def test_readme_opens_with_the_two_commands_and_ci_runs_the_second():
+    install, test = [text.strip() for lang, text, _, _ in blocks()[:2]]
+    assert install.endswith("messages-sandbox serve") and "pip install ." in install
+    assert test.endswith("pytest") and "pip install -e '.[test]'" in test
+    assert test in (ROOT / ".ci" / "run").read_text()
+
+
+@pytest.mark.parametrize("index", range(len(examples())))
+def test_readme_example_answers_as_documented(client, index):
+    import json
+
+    command, answer, status = examples()[index]
+    request = curl_to_request(command, client.url)
+    response = client.http.request(**request)
+    assert response.status_code == status, response.text
+    assert_same_shape(json.loads(answer), response.json())
+
+
+def test_every_setting_is_documented():
+    for option in OPTIONS:
+        assert f"`{option.flag}`" in README, option.flag
+        assert f"`{option.env}`" in README, option.env
