@@ -16,7 +16,6 @@ import http.client
 import json
 import multiprocessing
 import os
-import statistics
 import subprocess
 import sys
 import time

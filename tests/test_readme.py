@@ -27,7 +27,9 @@ def examples() -> list[tuple[str, Any, int]]:
     """(curl command, expected JSON text, expected status) for each curl block with an answer."""
     found = []
     all_blocks = blocks()
-    for (lang, text, _, end), (next_lang, answer, start, _) in zip(all_blocks, all_blocks[1:]):
+    for (lang, text, _, end), (next_lang, answer, start, _) in zip(
+        all_blocks, all_blocks[1:], strict=False
+    ):
         if lang == "sh" and text.startswith("curl") and next_lang == "json":
             status = re.search(r"answers `(\d{3})", README[end:start])
             default = 202 if "message_uuid" in answer else 200
