@@ -104,7 +104,7 @@ Check = Callable[[dict[str, Any], Channel], Iterator[InvalidParameter]]
 def check_channel_rules(body: dict[str, Any]) -> list[InvalidParameter]:
     """Every rule of the channel named by ``to.type`` (nothing if that is not a channel)."""
     channel = CHANNELS.get(pick(body, "to.type", str) or "")
-    violations = list(check_client_ref(body))
+    violations = list(check_general(body))
     if channel is None:
         return violations
     for check in CHECKS:
@@ -112,12 +112,26 @@ def check_channel_rules(body: dict[str, Any]) -> list[InvalidParameter]:
     return violations
 
 
-def check_client_ref(body: dict[str, Any]) -> Iterator[InvalidParameter]:
+def check_general(body: dict[str, Any]) -> Iterator[InvalidParameter]:
+    """Rules of every channel: client_ref length, and the optional callback URL."""
     ref = pick(body, "client_ref", str)
     if ref is not None and len(ref) > CLIENT_REF_LIMIT:
         yield InvalidParameter(
             "client_ref", f"must be at most {CLIENT_REF_LIMIT} characters; got {len(ref)}"
         )
+    callback = body.get("callback")
+    if callback is not None and not is_http_url(callback):
+        yield InvalidParameter(
+            "callback",
+            f"must be an absolute http or https URL for status webhooks; {got(callback)}",
+        )
+
+
+def is_http_url(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def check_same_type(body: dict[str, Any], channel: Channel) -> Iterator[InvalidParameter]:
@@ -210,13 +224,12 @@ def check_media(body: dict[str, Any], channel: Channel) -> Iterator[InvalidParam
 def check_media_url(
     name: str, url: str, extensions: tuple[str, ...] | None, channel: Channel, media_type: str
 ) -> Iterator[InvalidParameter]:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if not is_http_url(url):
         yield InvalidParameter(name, f"must be an absolute http or https URL; {got(url)}")
         return
     if extensions is ANY_EXTENSION:
         return
-    path = parts.path.lower()
+    path = urlsplit(url).path.lower()
     if not path.endswith(extensions):
         suffix = path[path.rfind(".") :] if "." in path.rsplit("/", 1)[-1] else "no extension"
         yield InvalidParameter(

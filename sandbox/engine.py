@@ -1,109 +1,328 @@
-"""The Sandbox façade: authenticate, accept a message, journal it. Knows nothing of HTTP.
+"""The Sandbox façade: accept a message, script its life, inject inbound ones. No HTTP here.
 
 The web layer parses a request, calls ``Sandbox.authenticate`` and ``Sandbox.send``, and
-renders what comes back (an ``Answer``) or what is raised (a ``Problem``).
+renders what comes back (an ``Answer``) or what is raised (a ``Problem``). Accepting a
+message journals it with its planned events in one transaction and hands the events to
+the dispatcher; the answer never waits for a webhook.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import random
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from . import problems
 from .auth import Authenticator, Principal
-from .channels import pick
-from .config import Settings
+from .clock import Clock, make_clock
+from .config import Application, Settings
+from .dispatcher import Dispatcher, Job, RetryPolicy
+from .events import INBOUND_CHANNELS
 from .problems import invalid_params
+from .scenarios import Choice, Facts, Library, Script, load_library, plan
+from .signing import signature_header
 from .spec import Spec
 from .store import Store
+from .transport import Transport
 from .validation import RequestValidator
+from .webhooks import WebhookBuilder
+
+log = logging.getLogger("sandbox.engine")
+
+SCENARIO_HEADER = "X-Sandbox-Scenario"
 
 
 @dataclass(frozen=True)
 class Answer:
-    """What the sandbox answers to a send: status, JSON body, extra headers, added latency."""
+    """What the sandbox answers to a send: status, JSON body, headers, added latency."""
 
     status: int
     body: dict[str, Any]
     headers: tuple[tuple[str, str], ...] = ()
     delay: float = 0.0
+    media_type: str = "application/json"
 
 
-@dataclass
-class IdSource:
-    """Message UUIDs: random, or from a seeded generator so a seeded run repeats itself."""
+class Randomness:
+    """Ids, jitter and generated content: random, or from one seed so a run repeats itself."""
 
-    seed: int | None = None
-    _rng: random.Random = field(init=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
-
-    def __post_init__(self) -> None:
-        self._rng = random.Random(self.seed)
+    def __init__(self, seed: int | None) -> None:
+        self.seeded = seed is not None
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
 
     def message_uuid(self) -> str:
-        if self.seed is None:
+        if not self.seeded:
             return str(uuid.uuid4())
         with self._lock:
             return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
 
-
-def address(side: Any) -> str | None:
-    """The number or id of a to/from object, whichever the message used."""
-    if not isinstance(side, dict):
-        return None
-    value = side.get("number", side.get("id"))
-    return value if isinstance(value, str) else None
+    def child(self) -> random.Random:
+        """A generator of its own for one message (drawn in request order when seeded)."""
+        if not self.seeded:
+            return random.Random()
+        with self._lock:
+            return random.Random(self._rng.getrandbits(64))
 
 
 class Sandbox:
-    """One running sandbox: its settings, spec, validators, journal."""
+    """One running sandbox: spec, validators, scenarios, journal, clock and dispatcher."""
 
     def __init__(self, settings: Settings, spec: Spec | None = None) -> None:
         self.settings = settings
         self.spec = spec or Spec.load(settings.spec)
         self.validator = RequestValidator(self.spec)
         self.authenticator = Authenticator(settings.applications, settings.api_keys)
+        self.applications: dict[str, Application] = dict(settings.applications)
+        self.library: Library = load_library(settings.scenarios)
+        self.selected: dict[str, tuple[str, ...]] = {}
         self.store = Store(settings.db, retention=settings.journal_limit)
-        self.ids = IdSource(settings.seed)
+        self.randomness = Randomness(settings.seed)
+        self.clock: Clock = make_clock(settings.clock, settings.speed)
+        self.webhooks = WebhookBuilder(
+            self.spec, self.applications, settings.status_url, settings.inbound_url
+        )
+        self.dispatcher = Dispatcher(
+            self.store,
+            self.clock,
+            Transport(settings.webhook_timeout),
+            self.prepare,
+            RetryPolicy(settings.retry_base, settings.retry_cap, settings.retry_for),
+            signer=self.sign if settings.signature_secret else None,
+        )
         self.started_at = time.time()
+        self.restore()
+        self.dispatcher.start()
+
+    # sending ---------------------------------------------------------------------------
 
     def authenticate(self, header: str | None, query_credentials: bool = False) -> Principal:
         return self.authenticator.authenticate(header, query_credentials)
 
-    def send(self, body: Any, principal: Principal, trace_id: str) -> Answer:
+    def send(
+        self, body: Any, principal: Principal, trace_id: str, scenario: str | None = None
+    ) -> Answer:
         """Validate and accept one message; raises a 400 Problem listing every violation."""
         violations = self.validator.violations(body)
         if violations:
             raise invalid_params(violations)
-        message_uuid = self.ids.message_uuid()
-        answer = Answer(202, {"message_uuid": message_uuid})
-        self.store.add_message(message_record(body, principal, message_uuid, answer, trace_id))
+        facts = Facts.of(body, principal.api_key, principal.application_id)
+        choice = self.library.choose(facts, self.selection(principal, scenario), principal.name)
+        message_uuid = self.randomness.message_uuid()
+        answer = self.answer_for(choice, message_uuid, trace_id)
+        record = message_record(body, facts, message_uuid, answer, trace_id, choice)
+        steps = choice.script.steps if choice and answer.status == 202 else ()
+        events = plan(steps, self.clock.now(), self.scripted_seconds, self.randomness.child())
+        ids = self.store.add_message(record, [vars(e) for e in events])
+        context = outbound_context(body, facts)
+        self.dispatcher.schedule_jobs(
+            Job(i, message_uuid, e.position, e.kind, e.step, e.due_at, context)
+            for i, e in zip(ids, events, strict=True)
+        )
         return answer
 
+    def scripted_seconds(self, seconds: float) -> float:
+        """Scripted delay -> clock seconds (``--speed`` runs scripts faster)."""
+        return seconds / self.clock.speed
+
+    def selection(self, principal: Principal, header: str | None) -> list[str]:
+        """Scenarios chosen for this request: its header, then those selected by the admin API."""
+        chosen = [name.strip() for name in (header or "").split(",") if name.strip()]
+        unknown = [name for name in chosen if name not in self.library.scenarios]
+        if unknown:
+            raise problems.gateway(
+                400,
+                "unknown-scenario",
+                "Unknown scenario",
+                f"{SCENARIO_HEADER} names {', '.join(map(repr, unknown))}; "
+                f"the loaded scenarios are: {', '.join(self.library.names)}.",
+            )
+        return (
+            chosen + list(self.selected.get(principal.name, ())) + list(self.selected.get("", ()))
+        )
+
+    def answer_for(self, choice: Choice | None, message_uuid: str, trace_id: str) -> Answer:
+        """202 with the uuid, or the script's synchronous answer (e.g. 429 with Retry-After)."""
+        script = choice.script if choice else Script()
+        scripted = script.answer or {}
+        delay = self.scripted_seconds(float(scripted.get("latency", 0)))
+        status = int(scripted.get("status", 202))
+        if status == 202:
+            return Answer(202, {"message_uuid": message_uuid}, delay=delay)
+        problem = problems.scripted(status, scripted.get("title"), scripted.get("detail"))
+        headers = tuple((str(k), str(v)) for k, v in (scripted.get("headers") or {}).items())
+        return Answer(
+            status, problem.body(trace_id), headers, delay, media_type="application/problem+json"
+        )
+
+    # inbound ---------------------------------------------------------------------------
+
+    def inbound(
+        self,
+        channel: str,
+        customer: str,
+        business: str,
+        content: dict[str, Any] | None = None,
+        application_id: str | None = None,
+        api_key: str | None = None,
+    ) -> str:
+        """A customer's message to the business, delivered to the inbound webhook now."""
+        if channel not in INBOUND_CHANNELS:
+            raise ValueError(f"inbound channel must be one of {', '.join(INBOUND_CHANNELS)}")
+        rng = self.randomness.child()
+        message_uuid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        step = {"inbound": content or {}, "seed": rng.getrandbits(63), "message_uuid": message_uuid}
+        now = self.clock.now()
+        record = {
+            "uuid": message_uuid,
+            "direction": "inbound",
+            "received_at": time.time(),
+            "api_key": api_key,
+            "application_id": application_id,
+            "channel": channel,
+            "to_addr": business,
+            "from_addr": customer,
+            "request": {"channel": channel, "from": customer, "to": business, "content": content},
+        }
+        (event_id,) = self.store.add_message(
+            record, [{"position": 0, "kind": "inbound", "step": step, "due_at": now}]
+        )
+        context = inbound_context(channel, customer, business, api_key, application_id)
+        self.dispatcher.schedule_jobs(
+            [Job(event_id, message_uuid, 0, "inbound", step, now, context)]
+        )
+        return message_uuid
+
+    # what the dispatcher asks of us ----------------------------------------------------
+
+    def prepare(self, job: Job) -> bool:
+        """The event occurs now: build, check and journal its payload; True if it is to be sent."""
+        when = self.clock.now()
+        try:
+            webhook = self.webhooks.build(job, when)
+        except Exception as exc:  # a scenario or sandbox bug: journaled, the rest goes on
+            log.exception("event %s of %s could not be built", job.event_id, job.message_uuid)
+            self.store.invalid(job.event_id, when, "", f"{type(exc).__name__}: {exc}")
+            return False
+        text = webhook.body.decode("utf-8")
+        if webhook.problem:
+            log.error("BUG: event %s payload fails the spec: %s", job.event_id, webhook.problem)
+            self.store.invalid(job.event_id, when, text, webhook.problem)
+            return False
+        state = "pending" if webhook.url else "unsent"
+        status = job.step.get("status") if job.kind == "status" else None
+        self.store.occurred(job.event_id, when, text, webhook.url, state, status)
+        job.url, job.body = webhook.url, webhook.body
+        return webhook.url is not None
+
+    def sign(self, job: Job, body: bytes) -> dict[str, str]:
+        return signature_header(
+            self.settings.signature_secret or "",
+            body,
+            job.context.get("api_key"),
+            job.context.get("application_id"),
+        )
+
+    def restore(self) -> None:
+        """After a restart: schedule what had not occurred, deliver what had not arrived."""
+        open_events = self.store.open_events()
+        jobs = [job_from_row(row) for row in open_events]
+        # Before the dispatcher starts: pending deliveries are at the head of their chains,
+        # so an overdue event that occurs at start queues behind them, in order.
+        self.dispatcher.resume_deliveries(
+            sorted((j for j in jobs if j.body is not None), key=lambda j: j.position)
+        )
+        self.dispatcher.schedule_jobs(j for j in jobs if j.body is None)
+        if open_events:
+            log.info("resumed %d undelivered events from the journal", len(open_events))
+
     def close(self) -> None:
+        self.dispatcher.stop()
         self.store.close()
 
 
 def message_record(
-    body: dict[str, Any], principal: Principal, message_uuid: str, answer: Answer, trace_id: str
+    body: dict[str, Any],
+    facts: Facts,
+    message_uuid: str,
+    answer: Answer,
+    trace_id: str,
+    choice: Choice | None,
 ) -> dict[str, Any]:
-    """The journal row of an accepted outbound message."""
+    """The journal row of an outbound message (accepted, or answered by a scenario)."""
     return {
         "uuid": message_uuid,
         "direction": "outbound",
         "received_at": time.time(),
-        "api_key": principal.api_key,
-        "application_id": principal.application_id,
-        "channel": pick(body, "to.type", str),
-        "to_addr": address(body.get("to")),
-        "from_addr": address(body.get("from")),
-        "client_ref": pick(body, "client_ref", str),
+        "api_key": facts.get("api_key"),
+        "application_id": facts.get("application_id"),
+        "channel": facts.get("channel"),
+        "to_addr": facts.get("to"),
+        "from_addr": facts.get("from"),
+        "client_ref": facts.get("client_ref"),
         "request": body,
         "response_status": answer.status,
         "response_body": answer.body,
-        "status": None,
+        "scenario": choice.scenario if choice else None,
+        "rule": choice.rule if choice else None,
         "trace_id": trace_id,
     }
+
+
+def outbound_context(body: dict[str, Any], facts: Facts) -> dict[str, Any]:
+    """What an outbound message's events need: the request; for replies, who is who."""
+    return {
+        "request": body,
+        "channel": facts.get("channel"),
+        "customer": facts.get("to"),
+        "business": facts.get("from"),
+        "api_key": facts.get("api_key"),
+        "application_id": facts.get("application_id"),
+    }
+
+
+def inbound_context(
+    channel: str, customer: str, business: str, api_key: str | None, application_id: str | None
+) -> dict[str, Any]:
+    return {
+        "request": {},
+        "channel": channel,
+        "customer": customer,
+        "business": business,
+        "api_key": api_key,
+        "application_id": application_id,
+    }
+
+
+def job_from_row(row: dict[str, Any]) -> Job:
+    """A journaled event back into a Job (after a restart)."""
+    request = json.loads(row["request"]) if row.get("request") else {}
+    if row["direction"] == "inbound":
+        context = inbound_context(
+            request["channel"],
+            request["from"],
+            request["to"],
+            row["api_key"],
+            row["application_id"],
+        )
+    else:
+        facts = Facts.of(request, row["api_key"], row["application_id"])
+        context = outbound_context(request, facts)
+    job = Job(
+        row["id"],
+        row["message_uuid"],
+        row["position"],
+        row["kind"],
+        json.loads(row["step"]),
+        row["due_at"],
+        context,
+    )
+    if row["state"] == "pending" and row["payload"]:
+        job.url, job.body = row["url"], row["payload"].encode("utf-8")
+        job.attempts = row["attempts"]
+    return job

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 
 GATEWAY_TYPE = "https://developer.nexmo.com/api-errors#"
 INVALID_PARAMS_TYPE = "https://www.nexmo.com/messages/Errors#InvalidParams"
@@ -104,6 +105,29 @@ def wrong_verb(method: str, path: str, allowed: Iterable[str]) -> Problem:
 
 def not_found(path: str) -> Problem:
     return gateway(404, "not-found", "Not Found", f"There is no resource at {path}.")
+
+
+SCRIPTED_DETAILS = {
+    429: "Too many requests: the rate limit was exceeded. Wait and retry.",
+    500: "The platform failed to process the request. Retry later.",
+    502: "The platform received an invalid answer upstream. Retry later.",
+    503: "The service is temporarily unavailable. Retry later.",
+    504: "The platform timed out upstream. Retry later.",
+}
+
+
+def scripted(status: int, title: str | None = None, detail: str | None = None) -> Problem:
+    """The synchronous error a scenario asked for (429, 500, 503…), in the Error shape."""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    return gateway(
+        status,
+        phrase.lower().replace(" ", "-"),
+        title or phrase,
+        detail or SCRIPTED_DETAILS.get(status, f"The request failed with {status} {phrase}."),
+    )
 
 
 def internal_error() -> Problem:

@@ -147,8 +147,8 @@ class Store:
 
     def add_message(
         self, message: Mapping[str, Any], events: Iterable[Mapping[str, Any]] = ()
-    ) -> None:
-        """Journal one message and its planned events in a single transaction."""
+    ) -> list[int]:
+        """Journal one message and its planned events in one transaction; the event ids."""
         row = {c: message.get(c) for c in MESSAGE_COLUMNS}
         for key in ("request", "response_body"):
             if row[key] is not None and not isinstance(row[key], str):
@@ -159,32 +159,27 @@ class Store:
                 f"VALUES ({', '.join('?' * len(MESSAGE_COLUMNS))})",
                 [row[c] for c in MESSAGE_COLUMNS],
             )
-            self._insert_events(db, row, events)
+            ids = [self._insert_event(db, row, event) for event in events]
         self._trim_if_needed()
+        return ids
 
-    def _insert_events(
-        self,
-        db: sqlite3.Connection,
-        message: Mapping[str, Any],
-        events: Iterable[Mapping[str, Any]],
-    ) -> None:
-        db.executemany(
-            "INSERT INTO events (message_uuid, position, kind, step, due_at, url, state, "
-            "api_key, application_id) VALUES (?, ?, ?, ?, ?, ?, 'scheduled', ?, ?)",
-            [
-                (
-                    message["uuid"],
-                    e["position"],
-                    e["kind"],
-                    dumps(e["step"]),
-                    e["due_at"],
-                    e.get("url"),
-                    message["api_key"],
-                    message["application_id"],
-                )
-                for e in events
-            ],
+    def _insert_event(
+        self, db: sqlite3.Connection, message: Mapping[str, Any], event: Mapping[str, Any]
+    ) -> int:
+        cursor = db.execute(
+            "INSERT INTO events (message_uuid, position, kind, step, due_at, state, "
+            "api_key, application_id) VALUES (?, ?, ?, ?, ?, 'scheduled', ?, ?)",
+            (
+                message["uuid"],
+                event["position"],
+                event["kind"],
+                dumps(event["step"]),
+                event["due_at"],
+                message["api_key"],
+                message["application_id"],
+            ),
         )
+        return int(cursor.lastrowid)
 
     def get_message(self, uuid: str) -> dict[str, Any] | None:
         rows = self.query("SELECT * FROM messages WHERE uuid = ?", (uuid,))
@@ -219,6 +214,86 @@ class Store:
             db.execute(
                 f"DELETE FROM messages WHERE seq <= ? AND uuid NOT IN ({keep})", (cutoff[0],)
             )
+
+    # events and delivery attempts ---------------------------------------------------
+
+    def occurred(
+        self,
+        event_id: int,
+        when: float,
+        payload: str,
+        url: str | None,
+        state: str,
+        status: str | None,
+    ) -> None:
+        """An event happened: its payload and destination are fixed; the message's status moves."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE events SET occurred_at = ?, payload = ?, url = ?, state = ? WHERE id = ?",
+                (when, payload, url, state, event_id),
+            )
+            if status:
+                db.execute(
+                    "UPDATE messages SET status = ? WHERE uuid = "
+                    "(SELECT message_uuid FROM events WHERE id = ?)",
+                    (status, event_id),
+                )
+
+    def invalid(self, event_id: int, when: float, payload: str, problem: str) -> None:
+        """A payload that failed the spec's schema: a sandbox bug, journaled, never sent."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE events SET occurred_at = ?, payload = ?, problem = ?, state = 'invalid' "
+                "WHERE id = ?",
+                (when, payload, problem, event_id),
+            )
+
+    def attempted(
+        self,
+        event_id: int,
+        url: str,
+        at: float,
+        status_code: int | None,
+        latency_ms: float,
+        error: str | None,
+        state: str,
+    ) -> None:
+        """One delivery attempt, and the event's state after it."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO attempts (event_id, url, at, status_code, latency_ms, error) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (event_id, url, at, status_code, latency_ms, error),
+            )
+            db.execute(
+                "UPDATE events SET attempts = attempts + 1, state = ?, "
+                "delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END "
+                "WHERE id = ?",
+                (state, state, at, event_id),
+            )
+
+    def set_event_state(self, event_id: int, state: str) -> None:
+        with self.lock:
+            self.db.execute("UPDATE events SET state = ? WHERE id = ?", (state, event_id))
+
+    def open_events(self) -> list[dict[str, Any]]:
+        """Events not yet delivered nor given up, with their message, in due order."""
+        return self.query(
+            "SELECT e.*, m.request, m.channel, m.direction FROM events e "
+            "JOIN messages m ON m.uuid = e.message_uuid "
+            "WHERE e.state IN ('scheduled', 'pending') ORDER BY e.due_at, e.position"
+        )
+
+    def events_for(self, message_uuid: str) -> list[dict[str, Any]]:
+        return self.query(
+            "SELECT * FROM events WHERE message_uuid = ? ORDER BY position", (message_uuid,)
+        )
+
+    def attempts_for(self, event_id: int) -> list[dict[str, Any]]:
+        return self.query("SELECT * FROM attempts WHERE event_id = ? ORDER BY id", (event_id,))
+
+    def count_events(self, state: str) -> int:
+        return self.query("SELECT COUNT(*) AS n FROM events WHERE state = ?", (state,))[0]["n"]
 
 
 def decode_message(row: dict[str, Any]) -> dict[str, Any]:

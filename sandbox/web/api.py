@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Request, Response, current_app, g, request
 
 from .. import problems
-from ..engine import Answer, Sandbox
+from ..engine import SCENARIO_HEADER, Answer, Sandbox
 
 bp = Blueprint("api", __name__)
 
@@ -28,7 +28,8 @@ def send_message() -> Response:
         query_credentials=any(k in request.args for k in QUERY_CREDENTIALS),
     )
     body = parse_json_body(request, engine.settings.max_body)
-    return render_answer(engine.send(body, principal, trace_id=g.trace_id))
+    scenario = request.headers.get(SCENARIO_HEADER)
+    return render_answer(engine.send(body, principal, trace_id=g.trace_id, scenario=scenario))
 
 
 def render_answer(answer: Answer) -> Response:
@@ -37,7 +38,7 @@ def render_answer(answer: Answer) -> Response:
     response = Response(
         json.dumps(answer.body, separators=(",", ":")),
         status=answer.status,
-        mimetype="application/json",
+        mimetype=answer.media_type,
     )
     for name, value in answer.headers:
         response.headers[name] = value

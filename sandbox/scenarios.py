@@ -1,0 +1,298 @@
+"""Scenarios: named rules that match a message and give its script (the timeline after 202).
+
+A rule's ``match`` looks at the channel, ``to``, ``from``, content type, text, client_ref,
+application id and api key; its ``scripts`` say what happens: timed steps (statuses with
+optional error and usage, inbound replies) and/or a synchronous ``answer`` instead of 202.
+A stateful rule gives its first scripts ``times`` uses per recipient, then moves on.
+
+Order: the scenario named by the request (header), then scenarios selected through the
+admin API, then every ``select: always`` scenario in load order (user files before the
+built-in ones), and the ``fallback`` scenario (the default lifecycle) last of all.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .channels import pick
+from .resources import data_dir
+
+Predicate = Callable[[str | None], bool]
+FACTS = ("channel", "to", "from", "content_type", "text", "client_ref", "application_id", "api_key")
+
+
+class ScenarioError(ValueError):
+    """Scenario files that cannot be used; ``problems`` lists each one with its location."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a rule can match on, read once from a message and who sent it."""
+
+    values: dict[str, str | None]
+
+    @classmethod
+    def of(cls, body: dict[str, Any], api_key: str | None, application_id: str | None) -> Facts:
+        content = pick(body, "message.content", dict) or {}
+        return cls(
+            {
+                "channel": pick(body, "to.type", str),
+                "to": address_of(body.get("to")),
+                "from": address_of(body.get("from")),
+                "content_type": content.get("type")
+                if isinstance(content.get("type"), str)
+                else None,
+                "text": content.get("text") if isinstance(content.get("text"), str) else None,
+                "client_ref": pick(body, "client_ref", str),
+                "application_id": application_id,
+                "api_key": api_key,
+            }
+        )
+
+    def get(self, name: str) -> str | None:
+        return self.values.get(name)
+
+
+def address_of(side: Any) -> str | None:
+    if not isinstance(side, dict):
+        return None
+    value = side.get("number", side.get("id"))
+    return value if isinstance(value, str) else None
+
+
+def predicate(spec: Any) -> Predicate:
+    """'x' exact · [a, b] any of · {prefix: p} · {pattern: regex} (searched; anchor with ^…$)."""
+    if isinstance(spec, list):
+        options = [predicate(item) for item in spec]
+        return lambda value: any(option(value) for option in options)
+    if isinstance(spec, dict) and "prefix" in spec:
+        prefix = str(spec["prefix"])
+        return lambda value: value is not None and value.startswith(prefix)
+    if isinstance(spec, dict) and "pattern" in spec:
+        regex = re.compile(str(spec["pattern"]))
+        return lambda value: value is not None and regex.search(value) is not None
+    exact = str(spec)
+    return lambda value: value == exact
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """All of the given conditions (none given: matches everything)."""
+
+    conditions: tuple[tuple[str, Predicate], ...] = ()
+
+    @classmethod
+    def of(cls, spec: dict[str, Any] | None) -> Matcher:
+        return cls(tuple((name, predicate(value)) for name, value in (spec or {}).items()))
+
+    def matches(self, facts: Facts) -> bool:
+        return all(test(facts.get(name)) for name, test in self.conditions)
+
+
+@dataclass(frozen=True)
+class Script:
+    """What happens to a matched message: an optional synchronous answer, then steps."""
+
+    steps: tuple[dict[str, Any], ...] = ()
+    answer: dict[str, Any] | None = None
+    times: int | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    scenario: str
+    name: str
+    matcher: Matcher
+    scripts: tuple[Script, ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.scenario}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str = ""
+    select: str = "always"
+    fallback: bool = False
+    rules: tuple[Rule, ...] = ()
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The rule a message matched and the script it gets."""
+
+    scenario: str
+    rule: str
+    script: Script
+
+
+@dataclass
+class Counters:
+    """How many times each stateful rule has fired per recipient and scope."""
+
+    _counts: dict[tuple[str, ...], int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self, key: tuple[str, ...]) -> int:
+        """The use number before this one (0 for the first), counting this one."""
+        with self._lock:
+            used = self._counts.get(key, 0)
+            self._counts[key] = used + 1
+            return used
+
+    def reset(self, scope: str | None = None) -> None:
+        with self._lock:
+            if scope is None:
+                self._counts.clear()
+            else:
+                self._counts = {k: v for k, v in self._counts.items() if k[1] != scope}
+
+
+class Library:
+    """Every loaded scenario, and the choice of a rule for a message."""
+
+    def __init__(self, scenarios: Iterable[Scenario]) -> None:
+        self.scenarios: dict[str, Scenario] = {}
+        for scenario in scenarios:
+            self.scenarios[scenario.name] = scenario
+        self.counters = Counters()
+        values = self.scenarios.values()
+        self.default_order = [s for s in values if s.select == "always" and not s.fallback] + [
+            s for s in values if s.fallback
+        ]
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.scenarios)
+
+    def order(self, selected: Sequence[str]) -> list[Scenario]:
+        """Selected first (in the order given), then the always-on ones, the fallback last."""
+        if not selected:
+            return self.default_order
+        names = dict.fromkeys([*selected, *(s.name for s in self.default_order)])
+        return [self.scenarios[name] for name in names if name in self.scenarios]
+
+    def choose(self, facts: Facts, selected: Sequence[str] = (), scope: str = "") -> Choice | None:
+        for scenario in self.order(selected):
+            for rule in scenario.rules:
+                if rule.matcher.matches(facts):
+                    return Choice(scenario.name, rule.name, self.script_for(rule, facts, scope))
+        return None
+
+    def script_for(self, rule: Rule, facts: Facts, scope: str) -> Script:
+        if len(rule.scripts) == 1:
+            return rule.scripts[0]
+        used = self.counters.take((rule.key, scope, facts.get("to") or ""))
+        for script in rule.scripts:
+            if script.times is None or used < script.times:
+                return script
+            used -= script.times
+        return rule.scripts[-1]
+
+
+# loading -------------------------------------------------------------------------------
+
+
+def scenario_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The YAML files of each path (a file, or a directory's *.yaml/*.yml by name)."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml")))
+        else:
+            files.append(path)
+    return files
+
+
+def load_library(user_paths: Iterable[str | Path] = ()) -> Library:
+    """User scenario files first (in the order given), then the built-in ones."""
+    problems: list[str] = []
+    scenarios = []
+    for path in [*scenario_files(user_paths), *scenario_files([data_dir("scenarios")])]:
+        try:
+            scenarios.append(read_scenario(path))
+        except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+            problems.append(f"{path}: {exc}")
+    if problems:
+        raise ScenarioError(problems)
+    return Library(scenarios)
+
+
+def read_scenario(path: Path) -> Scenario:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return build_scenario(data, str(path), default_name=path.stem)
+
+
+def build_scenario(data: dict[str, Any], source: str, default_name: str) -> Scenario:
+    name = str(data.get("name", default_name))
+    rules = tuple(build_rule(name, index, rule) for index, rule in enumerate(data.get("rules", [])))
+    return Scenario(
+        name=name,
+        description=str(data.get("description", "")),
+        select=str(data.get("select", "always")),
+        fallback=bool(data.get("fallback", False)),
+        rules=rules,
+        source=source,
+    )
+
+
+def build_rule(scenario: str, index: int, data: dict[str, Any]) -> Rule:
+    scripts = data.get("scripts") or [{k: data[k] for k in ("script", "answer") if k in data}]
+    return Rule(
+        scenario=scenario,
+        name=str(data.get("name", f"rule-{index + 1}")),
+        matcher=Matcher.of(data.get("match")),
+        scripts=tuple(
+            Script(tuple(s.get("script", ())), s.get("answer"), s.get("times")) for s in scripts
+        ),
+    )
+
+
+# planning ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlannedEvent:
+    """One step placed in time: its position in the message's timeline and its due time."""
+
+    position: int
+    kind: str
+    step: dict[str, Any]
+    due_at: float
+
+
+def plan(
+    steps: Sequence[dict[str, Any]],
+    start: float,
+    to_clock: Callable[[float], float],
+    rng: random.Random,
+) -> list[PlannedEvent]:
+    """Place each step ``after`` (+ jitter) seconds after the one before it.
+
+    ``to_clock`` turns scripted seconds into clock seconds (``--speed``); jitter and the
+    seeds of generated content come from ``rng``, so a seeded sandbox repeats itself.
+    """
+    events, offset = [], 0.0
+    for position, step in enumerate(steps):
+        offset += float(step.get("after", 0)) + rng.uniform(0, float(step.get("jitter", 0)))
+        kind = "inbound" if "inbound" in step else "status"
+        concrete = {k: v for k, v in step.items() if k not in ("after", "jitter")}
+        if kind == "inbound":
+            concrete["seed"] = rng.getrandbits(63)
+        events.append(PlannedEvent(position, kind, concrete, start + to_clock(offset)))
+    return events

@@ -1,0 +1,113 @@
+"""A real webhook receiver on loopback: records every POST, answers as it is told."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Behaviour:
+    """How to answer one request: a status, after a delay, or by dropping the connection."""
+
+    status: int = 200
+    delay: float = 0.0
+    drop: bool = False
+
+
+class Receiver:
+    """ThreadingHTTPServer that keeps what it got; ``wait_for`` blocks on a condition."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.received: list[Received] = []
+        self.behaviours: deque[Behaviour] = deque()
+        self.default = Behaviour(200)
+        self.cond = threading.Condition()
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def answer(self, *behaviours: Behaviour) -> None:
+        """Answer the next requests like this (then ``default``)."""
+        with self.cond:
+            self.behaviours.extend(behaviours)
+
+    def next_behaviour(self) -> Behaviour:
+        with self.cond:
+            return self.behaviours.popleft() if self.behaviours else self.default
+
+    def record(self, item: Received) -> None:
+        with self.cond:
+            self.received.append(item)
+            self.cond.notify_all()
+
+    def on(self, path: str) -> list[Received]:
+        with self.cond:
+            return [r for r in self.received if r.path == path]
+
+    def wait_for(
+        self, count: int, path: str | None = None, timeout: float = 10.0
+    ) -> list[Received]:
+        """The first ``count`` requests (to ``path``), waiting up to ``timeout`` for them."""
+
+        def matching() -> list[Received]:
+            return [r for r in self.received if path is None or r.path == path]
+
+        with self.cond:
+            if not self.cond.wait_for(lambda: len(matching()) >= count, timeout):
+                got = [(r.path, r.body[:120]) for r in self.received]
+                raise AssertionError(f"expected {count} requests to {path}, got: {got}")
+            return matching()[:count]
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                behaviour = receiver.next_behaviour()
+                if behaviour.delay:
+                    time.sleep(behaviour.delay)
+                if behaviour.drop:
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                receiver.record(Received(self.path, dict(self.headers), body, time.time()))
+                self.send_response(behaviour.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler

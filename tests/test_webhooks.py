@@ -1,0 +1,333 @@
+"""Status and inbound webhooks end to end: a real sandbox, a real receiver, both on loopback."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+
+import jwt
+import pytest
+
+from sandbox.spec import Spec
+
+from .receiver import Behaviour, Receiver
+from .samples import VALID, message
+
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+LIFECYCLES = {
+    "sms-text": ["submitted", "delivered"],
+    "mms-image": ["submitted", "delivered"],
+    "viber-text": ["submitted", "delivered"],
+    "whatsapp-template": ["submitted", "delivered", "read"],
+    "messenger-text": ["submitted", "delivered", "read"],
+}
+
+
+@pytest.fixture
+def receiver():
+    receiver = Receiver()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def manual(start_sandbox, receiver):
+    """A sandbox on the manual clock whose webhooks go to the receiver."""
+    return start_sandbox(
+        clock="manual", status_url=receiver.url + "/status", inbound_url=receiver.url + "/inbound"
+    )
+
+
+@pytest.fixture(scope="module")
+def schemas():
+    spec = Spec.load()
+    return {"status": spec.validator("MessageStatus"), "inbound": spec.validator("InboundMessage")}
+
+
+def statuses(receiver, message_uuid: str) -> list[dict]:
+    return [r.json for r in receiver.on("/status") if r.json["message_uuid"] == message_uuid]
+
+
+@pytest.mark.parametrize("name", sorted(LIFECYCLES))
+def test_default_lifecycle_per_channel(manual, receiver, schemas, name):
+    request = VALID[name]
+    message_uuid = manual.send(request).json()["message_uuid"]
+    assert receiver.received == []  # the manual clock has not moved: nothing is due yet
+
+    manual.sandbox.dispatcher.advance(60)
+
+    payloads = statuses(receiver, message_uuid)
+    assert [p["status"] for p in payloads] == LIFECYCLES[name]
+    times = [p["timestamp"] for p in payloads]
+    assert times == sorted(times) and all(TIMESTAMP.fullmatch(t) for t in times)
+    for payload in payloads:
+        schemas["status"].validate(payload)
+        assert payload["to"] == request["to"] and payload["from"] == request["from"]
+        assert payload.get("client_ref") == request.get("client_ref")
+        assert ("usage" in payload) == (name == "sms-text" and payload["status"] == "submitted")
+
+
+def test_statuses_are_journaled_and_the_message_status_follows(manual, receiver):
+    message_uuid = manual.send(VALID["whatsapp-text"]).json()["message_uuid"]
+    manual.sandbox.dispatcher.advance(60)
+    events = manual.sandbox.store.events_for(message_uuid)
+    assert [e["state"] for e in events] == ["delivered"] * 3
+    assert all(e["attempts"] == 1 for e in events)
+    assert manual.sandbox.store.get_message(message_uuid)["status"] == "read"
+
+
+@pytest.mark.parametrize(
+    ("text", "price"),
+    [
+        ("a" * 160, "0.0333"),  # one GSM-7 part
+        ("a" * 161, "0.0666"),  # two parts of 153
+        ("{" * 80, "0.0333"),  # extension characters count twice: 160 septets
+        ("{" * 81, "0.0666"),
+        ("é" * 70 + "✅", "0.0666"),  # one non-GSM character: UCS-2, 71 > 70
+        ("✅" * 70, "0.0333"),
+        ("✅" * 135, "0.0999"),  # 135 > 134 = 2 x 67: three parts
+    ],
+)
+def test_sms_usage_is_priced_per_segment(manual, receiver, text, price):
+    body = message("sms-text", message__content__text=text)
+    message_uuid = manual.send(body).json()["message_uuid"]
+    manual.sandbox.dispatcher.advance(1)
+    (submitted,) = statuses(receiver, message_uuid)
+    assert submitted["usage"] == {"currency": "EUR", "price": price}
+
+
+def test_failed_webhooks_are_retried_on_backoff_in_order(manual, receiver):
+    receiver.answer(Behaviour(500), Behaviour(503))
+    message_uuid = manual.send(VALID["sms-text"]).json()["message_uuid"]
+    start = manual.sandbox.clock.now()
+
+    manual.sandbox.dispatcher.advance(1)  # submitted: 500
+    manual.sandbox.dispatcher.advance(5)  # retry after 5 s: 503; delivered has occurred, waits
+    assert [p["status"] for p in statuses(receiver, message_uuid)] == ["submitted"] * 2
+    manual.sandbox.dispatcher.advance(10)  # retry after 10 s: 200, then delivered goes out
+
+    payloads = statuses(receiver, message_uuid)
+    assert [p["status"] for p in payloads] == ["submitted", "submitted", "submitted", "delivered"]
+    submitted, delivered = manual.sandbox.store.events_for(message_uuid)
+    attempts = manual.sandbox.store.attempts_for(submitted["id"])
+    assert [a["status_code"] for a in attempts] == [500, 503, 200]
+    assert [a["error"] for a in attempts] == ["HTTP 500", "HTTP 503", None]
+    gaps = [round(b["at"] - a["at"], 3) for a, b in zip(attempts, attempts[1:], strict=False)]
+    assert gaps == [5.0, 10.0]
+    assert attempts[0]["url"] == receiver.url + "/status" and attempts[0]["at"] >= start
+    assert delivered["state"] == "delivered" and submitted["state"] == "delivered"
+
+
+def test_timeouts_and_dropped_connections_are_retried(start_sandbox, receiver):
+    client = start_sandbox(clock="manual", status_url=receiver.url + "/s", webhook_timeout=0.3)
+    receiver.answer(Behaviour(200, delay=1.0), Behaviour(drop=True))
+    message_uuid = client.send(VALID["viber-text"]).json()["message_uuid"]
+    client.sandbox.dispatcher.advance(1)
+    client.sandbox.dispatcher.advance(5)
+    client.sandbox.dispatcher.advance(10)
+    submitted = client.sandbox.store.events_for(message_uuid)[0]
+    errors = [a["error"] for a in client.sandbox.store.attempts_for(submitted["id"])]
+    assert errors == ["timed out after 0.3s", "connection closed by the receiver", None]
+
+
+def test_dead_receiver_is_given_up_after_the_retry_window(start_sandbox):
+    client = start_sandbox(clock="manual", status_url="http://127.0.0.1:9/status", retry_for=1000)
+    message_uuid = client.send(VALID["sms-text"]).json()["message_uuid"]
+    client.sandbox.dispatcher.advance(3000)
+
+    submitted, delivered = client.sandbox.store.events_for(message_uuid)
+    attempts = client.sandbox.store.attempts_for(submitted["id"])
+    gaps = [round(b["at"] - a["at"]) for a, b in zip(attempts, attempts[1:], strict=False)]
+    assert gaps == [5, 10, 20, 40, 80, 160, 320, 640]  # the 9th try is past 1000 s: given up
+    assert {a["error"] for a in attempts} == {"connection refused"}
+    assert submitted["state"] == "failed"
+    assert delivered["state"] == "failed"  # its turn came after the give-up; it failed alone
+
+
+def test_backoff_is_capped(start_sandbox):
+    client = start_sandbox(clock="manual", status_url="http://127.0.0.1:9/s", retry_for=3000)
+    message_uuid = client.send(VALID["sms-text"]).json()["message_uuid"]
+    client.sandbox.dispatcher.advance(4000)
+    event = client.sandbox.store.events_for(message_uuid)[0]
+    attempts = client.sandbox.store.attempts_for(event["id"])
+    gaps = [round(b["at"] - a["at"]) for a, b in zip(attempts, attempts[1:], strict=False)]
+    assert gaps[:9] == [5, 10, 20, 40, 80, 160, 320, 640, 900]
+    assert set(gaps[9:]) <= {900}
+
+
+def test_a_dead_receiver_does_not_delay_another(start_sandbox, receiver):
+    slow = Receiver()
+    slow.default = Behaviour(200, delay=3.0)
+    try:
+        client = start_sandbox(
+            speed=1000,
+            webhook_timeout=5,
+            applications=applications(slow=slow.url + "/s", fast=receiver.url + "/s"),
+        )
+        for _ in range(12):  # more messages than the slow host may occupy senders
+            client.send(VALID["sms-text"], bearer("slow"))
+        started = time.time()
+        message_uuid = client.send(VALID["sms-text"], bearer("fast")).json()["message_uuid"]
+        receiver.wait_for(2, "/s", timeout=2.5)
+        assert time.time() - started < 2.5  # well before the slow receiver answered anything
+        assert [p["status"] for p in statuses_at(receiver, "/s", message_uuid)] == [
+            "submitted",
+            "delivered",
+        ]
+    finally:
+        slow.stop()
+
+
+def test_callback_overrides_and_no_url_still_journals(start_sandbox, receiver):
+    client = start_sandbox(clock="manual")
+    with_callback = message("sms-text", callback=receiver.url + "/mine")
+    first = client.send(with_callback).json()["message_uuid"]
+    second = client.send(VALID["sms-text"]).json()["message_uuid"]
+    client.sandbox.dispatcher.advance(60)
+
+    assert [p["status"] for p in statuses_at(receiver, "/mine", first)] == [
+        "submitted",
+        "delivered",
+    ]
+    events = client.sandbox.store.events_for(second)
+    assert [e["state"] for e in events] == ["unsent", "unsent"]
+    assert all(e["payload"] for e in events)
+
+
+def test_application_urls_follow_the_jwt_principal(start_sandbox, receiver):
+    client = start_sandbox(
+        clock="manual",
+        status_url=receiver.url + "/default",
+        applications=applications(app=receiver.url + "/app"),
+    )
+    by_app = client.send(VALID["sms-text"], bearer("app")).json()["message_uuid"]
+    by_key = client.send(VALID["sms-text"]).json()["message_uuid"]
+    client.sandbox.dispatcher.advance(60)
+    assert len(statuses_at(receiver, "/app", by_app)) == 2
+    assert len(statuses_at(receiver, "/default", by_key)) == 2
+
+
+def test_signed_webhooks_verify_with_pyjwt(start_sandbox, receiver):
+    secret = "a-signature-secret-of-32-bytes-or-more"
+    client = start_sandbox(
+        clock="manual", status_url=receiver.url + "/status", signature_secret=secret
+    )
+    client.send(VALID["sms-text"])
+    client.sandbox.dispatcher.advance(60)
+
+    for request in receiver.wait_for(2, "/status"):
+        token = request.headers["Authorization"].removeprefix("Bearer ")
+        claims = jwt.decode(token, secret, algorithms=["HS256"])
+        assert claims["payload_hash"] == hashlib.sha256(request.body).hexdigest()
+        assert claims["iss"] == "Vonage" and claims["api_key"] == "key1"
+        assert {"iat", "jti", "application_id"} <= set(claims)
+
+
+def test_bodies_are_serialised_like_json_stringify(manual, receiver):
+    manual.sandbox.inbound(
+        "whatsapp", "447700900000", "14157386170", {"type": "text", "text": "Olá ✅"}
+    )
+    (request,) = receiver.wait_for(1, "/inbound")
+    assert "Olá ✅".encode() in request.body and b"\\u" not in request.body
+    assert b": " not in request.body and b", " not in request.body
+    import json
+
+    assert (
+        json.dumps(request.json, separators=(",", ":"), ensure_ascii=False).encode() == request.body
+    )
+
+
+@pytest.mark.parametrize("kind", ["text", "image", "audio", "video", "file", "location"])
+def test_inbound_messages_are_spec_shaped_and_faker_filled(manual, receiver, schemas, kind):
+    channel = "messenger" if kind != "location" else "whatsapp"
+    manual.sandbox.inbound(channel, "1234567890", "107083064136738", {"type": kind})
+    (request,) = receiver.wait_for(1, "/inbound")
+    payload = request.json
+    schemas["inbound"].validate(payload)
+    assert payload["direction"] == "inbound"
+    assert payload["message"]["content"]["type"] == kind
+    assert payload["from"]["type"] == channel and payload["to"]["type"] == channel
+    content = payload["message"]["content"]
+    assert content["text"] if kind == "text" else content[kind]
+
+
+def test_mms_inbound_goes_to_numbers(manual, receiver):
+    manual.sandbox.inbound("mms", "14155550100", "12345", {"type": "image"})
+    payload = receiver.wait_for(1, "/inbound")[0].json
+    assert payload["from"] == {"type": "mms", "number": "14155550100"}
+    assert payload["message"]["content"]["image"]["url"].endswith(".jpg")
+
+
+def test_same_seed_same_content(start_sandbox, receiver):
+    runs = []
+    for run in range(2):
+        client = start_sandbox(clock="manual", seed=7, inbound_url=receiver.url + f"/in{run}")
+        sent = client.send(VALID["sms-text"]).json()["message_uuid"]
+        for kind in ("text", "location"):
+            client.sandbox.inbound("whatsapp", "447700900000", "14157386170", {"type": kind})
+        # Two independent messages: ordered per message only, so compare them as a set.
+        inbound = sorted(
+            (r.json["message_uuid"], r.json["message"]) for r in receiver.wait_for(2, f"/in{run}")
+        )
+        runs.append((sent, inbound))
+    assert runs[0] == runs[1]
+    other = start_sandbox(seed=8).send(VALID["sms-text"]).json()["message_uuid"]
+    assert other != runs[0][0]
+
+
+def test_speed_runs_the_lifecycle_faster(start_sandbox, receiver):
+    client = start_sandbox(speed=100, status_url=receiver.url + "/status")
+    started = time.time()
+    message_uuid = client.send(VALID["whatsapp-text"]).json()["message_uuid"]
+    receiver.wait_for(3, "/status", timeout=5)
+    assert [p["status"] for p in statuses(receiver, message_uuid)] == [
+        "submitted",
+        "delivered",
+        "read",
+    ]
+    assert time.time() - started < 1.0  # unscaled, the script takes 7 to 12 seconds
+
+
+def test_invalid_payload_is_journaled_as_a_bug_and_not_sent(start_sandbox, receiver, tmp_path):
+    scenario = tmp_path / "broken.yaml"
+    scenario.write_text(
+        "name: broken\nrules:\n  - match: {channel: sms}\n    script:\n"
+        "      - {status: exploded}\n      - {status: delivered}\n"
+    )
+    client = start_sandbox(
+        clock="manual", status_url=receiver.url + "/s", scenarios=(str(tmp_path),)
+    )
+    message_uuid = client.send(VALID["sms-text"]).json()["message_uuid"]
+    client.sandbox.dispatcher.advance(10)
+    broken, delivered = client.sandbox.store.events_for(message_uuid)
+    assert broken["state"] == "invalid"
+    assert "status: 'exploded' is not one of" in broken["problem"]
+    assert [p["status"] for p in statuses_at(receiver, "/s", message_uuid)] == ["delivered"]
+
+
+# helpers -------------------------------------------------------------------------------
+
+
+def statuses_at(receiver, path: str, message_uuid: str) -> list[dict]:
+    return [r.json for r in receiver.on(path) if r.json["message_uuid"] == message_uuid]
+
+
+def applications(**status_urls: str):
+    from sandbox.config import Application
+
+    return {name: Application(name, status_url=url) for name, url in status_urls.items()}
+
+
+def bearer(application_id: str) -> str:
+    claims = {"application_id": application_id, "iat": int(time.time()), "jti": "j"}
+    return "Bearer " + jwt.encode(claims, KEY, algorithm="RS256")
+
+
+def _key():
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+KEY = _key()
