@@ -1,23 +1,29 @@
-"""Benchmark a Messages Sandbox: throughput and latency of valid and invalid sends.
+"""Benchmark a Messages Sandbox: send throughput and latency, and webhook lag.
 
     python bench/bench.py                 # starts `messages-sandbox serve` itself
-    python bench/bench.py --url http://127.0.0.1:4010 --duration 10 --concurrency 8
+    python bench/bench.py --url http://127.0.0.1:4010 --duration 10 --concurrency 4
 
 Load comes from separate processes (keep-alive connections, loopback only) so the client
 does not share the server's interpreter. It prints one row per load: requests/s, p50/p99
-latency and the status codes seen. Numbers, not assertions: compare runs on one machine.
+latency and the status codes seen; then, for a sandbox it started, the webhook lag at a
+sustained send rate (delivery time minus scheduled time, from the journal) and whether
+every scheduled webhook arrived exactly once. Numbers, not assertions.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import http.client
 import json
 import multiprocessing
 import os
+import socket
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections import Counter
@@ -133,6 +139,121 @@ def start_sandbox(port: int, *flags: str) -> tuple[subprocess.Popen, str, float]
     return proc, url, time.perf_counter() - started
 
 
+# webhooks ------------------------------------------------------------------------------
+
+
+def receiver_main(
+    port: int, ready: multiprocessing.Event, out: multiprocessing.Queue, stop
+) -> None:
+    """A minimal asyncio HTTP/1.1 receiver: 204 to every POST, records (uuid, status, time)."""
+    got: list[tuple[str, str, float]] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                body = json.loads(await reader.readexactly(length))
+                got.append((body["message_uuid"], body.get("status", "inbound"), time.time()))
+                writer.write(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    async def serve() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", port)
+        ready.set()
+        async with server:
+            while not stop.is_set():
+                await asyncio.sleep(0.05)
+        out.put(got)
+
+    asyncio.run(serve())
+
+
+def paced_sender(url: str, rate: float, seconds: float, out: multiprocessing.Queue) -> None:
+    """Send valid SMS at a steady ``rate`` per second; report the accepted message ids."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    headers = {"Content-Type": "application/json", "Authorization": AUTH}
+    body, accepted, started = json.dumps(VALID).encode(), [], time.perf_counter()
+    for i in range(int(rate * seconds)):
+        wait = started + i / rate - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        conn.request("POST", "/v0.1/messages", body=body, headers=headers)
+        response = conn.getresponse()
+        answer = response.read()
+        if response.status == 202:
+            accepted.append(json.loads(answer)["message_uuid"])
+    out.put(accepted)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def webhook_lag(rate: float, seconds: float) -> str:
+    """Sustained sends with a receiver attached: lag of each webhook, and none lost."""
+    port, db = free_port(), os.path.join(tempfile.mkdtemp(), "bench.db")
+    ready, stop, out = multiprocessing.Event(), multiprocessing.Event(), multiprocessing.Queue()
+    receiver = multiprocessing.Process(target=receiver_main, args=(port, ready, out, stop))
+    receiver.start()
+    ready.wait(10)
+    status_url = f"http://127.0.0.1:{port}/status"
+    proc, url, _ = start_sandbox(free_port(), "--db", db, "--status-url", status_url)
+    try:
+        sender = multiprocessing.Process(target=paced_sender, args=(url, rate, seconds, out))
+        sender.start()
+        accepted = out.get()
+        sender.join()
+        expected = 2 * len(accepted)  # SMS: submitted, delivered (within ~4 s of sending)
+        deadline = time.time() + 30
+        while time.time() < deadline and count_delivered(db) < expected:
+            time.sleep(0.2)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        stop.set()
+    received = out.get()
+    receiver.join()
+    return lag_report(db, accepted, received, rate, seconds)
+
+
+def count_delivered(db: str) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT COUNT(*) FROM events WHERE state = 'delivered'").fetchone()[0]
+
+
+def lag_report(db: str, accepted: list[str], received: list, rate: float, seconds: float) -> str:
+    with sqlite3.connect(db) as conn:
+        due = {
+            (uuid, json.loads(step)["status"]): due_at
+            for uuid, step, due_at in conn.execute("SELECT message_uuid, step, due_at FROM events")
+        }
+    seen = Counter((uuid, status) for uuid, status, _ in received)
+    lags = sorted(
+        at - due[(uuid, status)] for uuid, status, at in received if (uuid, status) in due
+    )
+    expected = {(uuid, status) for uuid in accepted for status in ("submitted", "delivered")}
+    lost = len(expected - set(seen))
+    duplicates = sum(n - 1 for n in seen.values() if n > 1)
+
+    def pct(q: float) -> float:
+        return lags[min(len(lags) - 1, int(q * len(lags)))] * 1000 if lags else float("nan")
+
+    return (
+        f"webhooks at {rate:g} sends/s for {seconds:g} s: {len(accepted)} accepted, "
+        f"{len(received)} webhooks received, lost {lost}, duplicates {duplicates}; "
+        f"lag (delivered - scheduled) p50 {pct(0.5):.1f} ms, p99 {pct(0.99):.1f} ms, "
+        f"max {pct(1.0):.1f} ms"
+    )
+
+
 def print_table(results: list[Result]) -> None:
     print(f"{'load':<28} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}   statuses")
     for result in results:
@@ -145,6 +266,7 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=4099, help="port for the started sandbox")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per load")
     parser.add_argument("--concurrency", type=int, default=4, help="client processes")
+    parser.add_argument("--webhook-rate", type=float, default=200, help="sends/s for webhook lag")
     args = parser.parse_args()
 
     proc = None
@@ -167,6 +289,8 @@ def main() -> int:
             proc.terminate()
             proc.wait(10)
     print_table(results)
+    if not args.url:
+        print(webhook_lag(args.webhook_rate, args.duration))
     return 0
 
 

@@ -123,6 +123,7 @@ class Store:
             self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
         self._added_since_trim = 0
+        self._closed = False
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -139,8 +140,13 @@ class Store:
         with self.lock:
             return [dict(row) for row in self.db.execute(sql, params)]
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
         with self.lock:
+            self._closed = True
             self.db.close()
 
     # messages ----------------------------------------------------------------------

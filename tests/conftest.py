@@ -45,20 +45,30 @@ class Client:
 
 
 @pytest.fixture
-def start_sandbox() -> Iterator[Callable[..., Client]]:
+def start_sandbox(request: pytest.FixtureRequest) -> Iterator[Callable[..., Client]]:
     """Start sandboxes with the given settings on free ports; all stop after the test."""
     servers: list[Server] = []
 
-    def start(**settings: Any) -> Client:
+    def start(base: Settings | None = None, **settings: Any) -> Client:
         settings.setdefault("port", 0)
         settings.setdefault("log_level", "warning")
-        server = Server(Settings(**settings)).start()
+        server = Server((base or Settings()).with_overrides(**settings)).start()
         servers.append(server)
         return Client(server)
 
     yield start
+    invalid = [invalid_payloads(server) for server in servers]
     for server in servers:
         server.stop()
+    if not request.node.get_closest_marker("allows_invalid_payloads"):
+        assert not any(invalid), f"payloads failed the spec: {invalid}"
+
+
+def invalid_payloads(server: Server) -> list[dict]:
+    """A webhook payload the spec's schema refused is a sandbox bug: it fails the test."""
+    if server.sandbox.store.closed:
+        return []  # the test stopped it itself (a restart test)
+    return server.sandbox.store.query("SELECT problem FROM events WHERE state = 'invalid'")
 
 
 @pytest.fixture(scope="module")
@@ -66,4 +76,6 @@ def client() -> Iterator[Client]:
     """One default sandbox shared by a test module."""
     server = Server(Settings(port=0)).start()
     yield Client(server)
+    invalid = invalid_payloads(server)
     server.stop()
+    assert not invalid, f"payloads failed the spec: {invalid}"

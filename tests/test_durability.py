@@ -1,4 +1,4 @@
-"""With --db, nothing accepted is lost: undelivered events go out after a restart, even a SIGKILL."""
+"""With --db nothing accepted is lost: undelivered events go out after a restart, even SIGKILL."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -16,29 +17,50 @@ README = (ROOT / "README.md").read_text()
 BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.S)
 HEX32 = re.compile(r"[0-9a-f]{32}")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
-VOLATILE = {"message_uuid": UUID, "instance": HEX32}
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+VOLATILE = {"message_uuid": UUID, "instance": HEX32, "now": TIMESTAMP}
 
 
 def blocks() -> list[tuple[str, str, int, int]]:
     return [(m.group(1), m.group(2), m.start(), m.end()) for m in BLOCK.finditer(README)]
 
 
+SERVE = "messages-sandbox serve"
+
+
 def examples() -> list[tuple[str, Any, int]]:
-    """(curl command, expected JSON text, expected status) for each curl block with an answer."""
+    """(sh block, expected JSON text, expected status) for each curl block with an answer.
+
+    A block may start the sandbox with flags first (``messages-sandbox serve --x … &``).
+    """
     found = []
     all_blocks = blocks()
     for (lang, text, _, end), (next_lang, answer, start, _) in zip(
         all_blocks, all_blocks[1:], strict=False
     ):
-        if lang == "sh" and text.startswith("curl") and next_lang == "json":
+        curl = text.split("\n", 1)[1] if text.startswith(SERVE) else text
+        if lang == "sh" and curl.startswith("curl") and next_lang == "json":
             status = re.search(r"answers `(\d{3})", README[end:start])
             default = 202 if "message_uuid" in answer else 200
             found.append((text, answer, int(status.group(1)) if status else default))
     return found
 
 
+def sandbox_for(block: str, client, start_sandbox):
+    """The shared sandbox, or a new one started with the block's own serve flags."""
+    if not block.startswith(SERVE):
+        return client
+    from sandbox.cli import build_parser, cli_settings
+    from sandbox.config import load_settings
+
+    flags = shlex.split(block.split("\n", 1)[0].removesuffix("&"))[2:]
+    settings = load_settings(cli_settings(build_parser().parse_args(["serve", *flags])), {})
+    return start_sandbox(settings)
+
+
 def curl_to_request(command: str, base_url: str) -> dict[str, Any]:
     """The few curl options the README uses (-s -u -H -d -X) -> requests arguments."""
+    command = command.split("\n", 1)[1] if command.startswith(SERVE) else command
     args = shlex.split(command.replace("\\\n", " "))[1:]
     request: dict[str, Any] = {"method": "GET", "headers": {}}
     while args:
@@ -81,12 +103,11 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_second():
 
 
 @pytest.mark.parametrize("index", range(len(examples())))
-def test_readme_example_answers_as_documented(client, index):
-    import json
-
+def test_readme_example_answers_as_documented(client, start_sandbox, index):
     command, answer, status = examples()[index]
-    request = curl_to_request(command, client.url)
-    response = client.http.request(**request)
+    target = sandbox_for(command, client, start_sandbox)
+    request = curl_to_request(command, target.url)
+    response = target.http.request(**request)
     assert response.status_code == status, response.text
     assert_same_shape(json.loads(answer), response.json())
 
@@ -95,3 +116,44 @@ def test_every_setting_is_documented():
     for option in OPTIONS:
         assert f"`{option.flag}`" in README, option.flag
         assert f"`{option.env}`" in README, option.env
+
+
+def payload_examples() -> list[dict]:
+    """The webhook payloads the README shows (JSON blocks with a timestamp)."""
+    return [
+        json.loads(text)
+        for lang, text, _, _ in blocks()
+        if lang == "json" and '"timestamp"' in text
+    ]
+
+
+def test_readme_webhook_payloads_match_the_spec():
+    from sandbox.spec import Spec
+
+    spec, payloads = Spec.load(), payload_examples()
+    assert len(payloads) >= 2
+    for payload in payloads:
+        schema = "MessageStatus" if "status" in payload else "InboundMessage"
+        spec.validator(schema).validate(payload)
+
+
+def lifecycle_row(script: list[dict]) -> str:
+    parts = []
+    for step in script:
+        text = f"`{step['status']}` after {step['after']:g}"
+        if step.get("jitter"):
+            text += f" (+{step['jitter']:g})"
+        if step.get("usage"):
+            text += " (with `usage`)"
+        parts.append(text)
+    return " → ".join(parts)
+
+
+def test_readme_lifecycle_table_is_the_default_scenario():
+    import yaml
+
+    from sandbox.resources import data_dir
+
+    default = yaml.safe_load((data_dir("scenarios") / "default.yaml").read_text())
+    for rule in default["rules"]:
+        assert lifecycle_row(rule["script"]) in README, rule["name"]

@@ -289,6 +289,7 @@ def test_speed_runs_the_lifecycle_faster(start_sandbox, receiver):
     assert time.time() - started < 1.0  # unscaled, the script takes 7 to 12 seconds
 
 
+@pytest.mark.allows_invalid_payloads
 def test_invalid_payload_is_journaled_as_a_bug_and_not_sent(start_sandbox, receiver, tmp_path):
     scenario = tmp_path / "broken.yaml"
     scenario.write_text(
@@ -331,3 +332,21 @@ def _key():
 
 
 KEY = _key()
+
+
+def test_manual_clock_is_advanced_over_http(manual, receiver):
+    message_uuid = manual.send(VALID["sms-text"]).json()["message_uuid"]
+    before = manual.get("/_sandbox/clock").json()
+    response = manual.http.post(manual.url + "/_sandbox/clock/advance", json={"seconds": 60})
+    assert response.status_code == 200
+    assert response.json()["clock"] == "manual" and response.json()["now"] > before["now"]
+    # The answer comes once everything due went out: no waiting needed here.
+    assert [p["status"] for p in statuses(receiver, message_uuid)] == ["submitted", "delivered"]
+
+
+def test_real_clock_cannot_be_advanced(client):
+    response = client.http.post(client.url + "/_sandbox/clock/advance", json={"seconds": 1})
+    assert response.status_code == 409
+    assert response.json()["type"].endswith("#clock-not-manual")
+    bad = client.http.post(client.url + "/_sandbox/clock/advance", json={"seconds": -1})
+    assert bad.status_code == 400 and bad.json()["instance"]
