@@ -35,6 +35,21 @@ def build_parser() -> argparse.ArgumentParser:
     for option in OPTIONS:
         add_option(serve, option)
     serve.set_defaults(run=run_serve)
+
+    scenarios = commands.add_parser("scenarios", help="check or list scenario files")
+    actions = scenarios.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check = actions.add_parser("check", help="validate scenario files (exit 1 on problems)")
+    check.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or directories")
+    check.add_argument("--spec", help="OpenAPI document (default: the shipped 0.3.1)")
+    check.set_defaults(run=run_scenarios_check)
+    listing = actions.add_parser("list", help="list loaded scenarios, built-in ones included")
+    listing.add_argument("paths", nargs="*", metavar="PATH", help="extra scenario files or dirs")
+    listing.add_argument("--spec", help="OpenAPI document (default: the shipped 0.3.1)")
+    listing.set_defaults(run=run_scenarios_list)
+
+    errors = commands.add_parser("errors", help="the error codes and their magic recipients")
+    errors.add_argument("--spec", help="OpenAPI document (default: the shipped 0.3.1)")
+    errors.set_defaults(run=run_errors)
     return parser
 
 
@@ -63,6 +78,7 @@ def configure_logging(level: str) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    from .scenarios import ScenarioError
     from .server import Server
     from .spec import SpecError
 
@@ -73,6 +89,9 @@ def run_serve(args: argparse.Namespace) -> int:
     except (ConfigError, SpecError) as exc:
         print(f"messages-sandbox: {exc}", file=sys.stderr)
         return 2
+    except ScenarioError as exc:
+        report_scenario_problems(exc.problems)
+        return 2
     except OSError as exc:
         print(f"messages-sandbox: cannot listen: {exc}", file=sys.stderr)
         return 2
@@ -80,10 +99,60 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def report_scenario_problems(problems: Sequence[str]) -> None:
+    print(f"messages-sandbox: {len(problems)} problem(s) in scenario files:", file=sys.stderr)
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
+
+
+def load_spec(path: str | None):
+    from .spec import Spec
+
+    return Spec.load(path)
+
+
+def run_scenarios_check(args: argparse.Namespace) -> int:
+    from .scenario_files import check_files
+
+    scenarios, problems = check_files(args.paths, load_spec(args.spec))
+    if problems:
+        report_scenario_problems([str(p) for p in problems])
+        return 1
+    names = ", ".join(s.name for s in scenarios)
+    print(f"ok: {len(scenarios)} scenario(s): {names}")
+    return 0
+
+
+def run_scenarios_list(args: argparse.Namespace) -> int:
+    from .scenario_files import load_library
+    from .scenarios import ScenarioError
+
+    try:
+        library = load_library(args.paths, load_spec(args.spec))
+    except ScenarioError as exc:
+        report_scenario_problems(exc.problems)
+        return 1
+    for scenario in library.scenarios.values():
+        kind = "fallback" if scenario.fallback else scenario.select
+        print(f"{scenario.name:<18} {kind:<11} {scenario.description}")
+    return 0
+
+
+def run_errors(args: argparse.Namespace) -> int:
+    from .error_table import markdown
+    from .scenario_files import load_library
+
+    spec = load_spec(args.spec)
+    print(markdown(load_library([], spec), spec), end="")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from .spec import SpecError
+
     try:
         return args.run(args)
-    except ConfigError as exc:
+    except (ConfigError, SpecError) as exc:
         print(f"messages-sandbox: {exc}", file=sys.stderr)
         return 2

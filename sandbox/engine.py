@@ -24,7 +24,8 @@ from .config import Application, Settings
 from .dispatcher import Dispatcher, Job, RetryPolicy
 from .events import INBOUND_CHANNELS
 from .problems import invalid_params
-from .scenarios import Choice, Facts, Library, Script, load_library, plan
+from .scenario_files import load_library
+from .scenarios import Choice, Facts, Library, Script, plan
 from .signing import signature_header
 from .spec import Spec
 from .store import Store
@@ -79,7 +80,7 @@ class Sandbox:
         self.validator = RequestValidator(self.spec)
         self.authenticator = Authenticator(settings.applications, settings.api_keys)
         self.applications: dict[str, Application] = dict(settings.applications)
-        self.library: Library = load_library(settings.scenarios)
+        self.library: Library = load_library(settings.scenarios, self.spec)
         self.selected: dict[str, tuple[str, ...]] = {}
         self.store = Store(settings.db, retention=settings.journal_limit)
         self.randomness = Randomness(settings.seed)

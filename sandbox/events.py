@@ -21,14 +21,8 @@ GSM7_BASIC = set(
 )
 GSM7_EXTENSION = set("|^€{}[]~\\\f")
 CURRENCY = "EUR"
-# EUR per SMS segment / per message on the other channels (sandbox list prices).
-RATES = {
-    "sms": Decimal("0.0333"),
-    "mms": Decimal("0.0400"),
-    "whatsapp": Decimal("0.0050"),
-    "viber_service_msg": Decimal("0.0100"),
-    "messenger": Decimal("0.0000"),
-}
+# EUR per SMS segment. Only SMS statuses carried a computed usage (behaviour.md §6).
+SMS_RATE = Decimal("0.0333")
 INBOUND_CHANNELS = ("messenger", "whatsapp", "mms")
 INBOUND_CONTENT = ("text", "image", "audio", "video", "file", "location")
 MEDIA_EXTENSIONS = {"image": ".jpg", "audio": ".mp3", "video": ".mp4", "file": ".pdf"}
@@ -54,14 +48,12 @@ def sms_segments(text: str) -> tuple[str, int]:
     return "UCS-2", 1 if units <= 70 else math.ceil(units / 67)
 
 
-def usage_for(channel: str, request: dict[str, Any]) -> dict[str, str]:
-    """The charge of one message: per segment for SMS, per message elsewhere."""
-    count = 1
-    if channel == "sms":
-        text = ((request.get("message") or {}).get("content") or {}).get("text") or ""
-        count = sms_segments(text)[1]
-    price = RATES.get(channel, Decimal(0)) * count
-    return {"currency": CURRENCY, "price": f"{price:.4f}"}
+def usage_for(channel: str, request: dict[str, Any]) -> dict[str, str] | None:
+    """The charge of an SMS: its segment count times the rate (None on other channels)."""
+    if channel != "sms":
+        return None
+    text = ((request.get("message") or {}).get("content") or {}).get("text") or ""
+    return {"currency": CURRENCY, "price": f"{SMS_RATE * sms_segments(text)[1]:.4f}"}
 
 
 def address(side: Any) -> dict[str, str]:
@@ -87,10 +79,11 @@ def status_payload(
     }
     if step.get("error") is not None:
         payload["error"] = error_object(step["error"], error_reasons)
-    if step.get("usage") == "auto":
-        payload["usage"] = usage_for(payload["to"].get("type", ""), request)
-    elif isinstance(step.get("usage"), dict):
-        payload["usage"] = {"currency": CURRENCY, **step["usage"]}
+    usage = step.get("usage")
+    if usage == "auto":
+        usage = usage_for(payload["to"].get("type", ""), request)
+    if isinstance(usage, dict):
+        payload["usage"] = {"currency": CURRENCY, **usage}
     if isinstance(request.get("client_ref"), str):
         payload["client_ref"] = request["client_ref"]
     return payload

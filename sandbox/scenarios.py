@@ -20,10 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .channels import pick
-from .resources import data_dir
 
 Predicate = Callable[[str | None], bool]
 FACTS = ("channel", "to", "from", "content_type", "text", "client_ref", "application_id", "api_key")
@@ -124,12 +121,22 @@ class Rule:
 
 @dataclass(frozen=True)
 class Scenario:
+    """A named set of rules; ``index`` holds generated rules by exact recipient."""
+
     name: str
     description: str = ""
     select: str = "always"
     fallback: bool = False
     rules: tuple[Rule, ...] = ()
+    index: dict[str, Rule] = field(default_factory=dict)
     source: str = ""
+
+    def find(self, facts: Facts) -> Rule | None:
+        """The first rule matching ``facts``: an exact-recipient rule first, then in order."""
+        rule = self.index.get(facts.get("to") or "")
+        if rule is not None:
+            return rule
+        return next((r for r in self.rules if r.matcher.matches(facts)), None)
 
 
 @dataclass(frozen=True)
@@ -167,9 +174,7 @@ class Library:
     """Every loaded scenario, and the choice of a rule for a message."""
 
     def __init__(self, scenarios: Iterable[Scenario]) -> None:
-        self.scenarios: dict[str, Scenario] = {}
-        for scenario in scenarios:
-            self.scenarios[scenario.name] = scenario
+        self.scenarios: dict[str, Scenario] = {s.name: s for s in scenarios}
         self.counters = Counters()
         values = self.scenarios.values()
         self.default_order = [s for s in values if s.select == "always" and not s.fallback] + [
@@ -189,9 +194,9 @@ class Library:
 
     def choose(self, facts: Facts, selected: Sequence[str] = (), scope: str = "") -> Choice | None:
         for scenario in self.order(selected):
-            for rule in scenario.rules:
-                if rule.matcher.matches(facts):
-                    return Choice(scenario.name, rule.name, self.script_for(rule, facts, scope))
+            rule = scenario.find(facts)
+            if rule is not None:
+                return Choice(scenario.name, rule.name, self.script_for(rule, facts, scope))
         return None
 
     def script_for(self, rule: Rule, facts: Facts, scope: str) -> Script:
@@ -205,7 +210,7 @@ class Library:
         return rule.scripts[-1]
 
 
-# loading -------------------------------------------------------------------------------
+# planning ------------------------------------------------------------------------------
 
 
 def scenario_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -217,53 +222,6 @@ def scenario_files(paths: Iterable[str | Path]) -> list[Path]:
         else:
             files.append(path)
     return files
-
-
-def load_library(user_paths: Iterable[str | Path] = ()) -> Library:
-    """User scenario files first (in the order given), then the built-in ones."""
-    problems: list[str] = []
-    scenarios = []
-    for path in [*scenario_files(user_paths), *scenario_files([data_dir("scenarios")])]:
-        try:
-            scenarios.append(read_scenario(path))
-        except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
-            problems.append(f"{path}: {exc}")
-    if problems:
-        raise ScenarioError(problems)
-    return Library(scenarios)
-
-
-def read_scenario(path: Path) -> Scenario:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return build_scenario(data, str(path), default_name=path.stem)
-
-
-def build_scenario(data: dict[str, Any], source: str, default_name: str) -> Scenario:
-    name = str(data.get("name", default_name))
-    rules = tuple(build_rule(name, index, rule) for index, rule in enumerate(data.get("rules", [])))
-    return Scenario(
-        name=name,
-        description=str(data.get("description", "")),
-        select=str(data.get("select", "always")),
-        fallback=bool(data.get("fallback", False)),
-        rules=rules,
-        source=source,
-    )
-
-
-def build_rule(scenario: str, index: int, data: dict[str, Any]) -> Rule:
-    scripts = data.get("scripts") or [{k: data[k] for k in ("script", "answer") if k in data}]
-    return Rule(
-        scenario=scenario,
-        name=str(data.get("name", f"rule-{index + 1}")),
-        matcher=Matcher.of(data.get("match")),
-        scripts=tuple(
-            Script(tuple(s.get("script", ())), s.get("answer"), s.get("times")) for s in scripts
-        ),
-    )
-
-
-# planning ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

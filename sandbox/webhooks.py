@@ -122,9 +122,9 @@ def fill_placeholders(value: Any, context: Mapping[str, Any], faker: ContentFake
 def placeholder(name: str, context: Mapping[str, Any], faker: ContentFaker) -> Any:
     if name.startswith("faker."):
         return getattr(faker.faker, name.removeprefix("faker."))()
-    if name == "message.text":
+    if name in ("message.text", "message.content_type"):
         content = (context.get("request", {}).get("message") or {}).get("content") or {}
-        return content.get("text", "")
+        return content.get("text" if name == "message.text" else "type", "")
     if name in ("to", "from"):
         return context["customer"] if name == "from" else context["business"]
     raise KeyError(f"unknown placeholder {{{{{name}}}}}")

@@ -13,6 +13,7 @@ from sandbox.spec import Spec
 
 from .receiver import Behaviour, Receiver
 from .samples import VALID, message
+from .tokens import applications, bearer
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 LIFECYCLES = {
@@ -290,21 +291,26 @@ def test_speed_runs_the_lifecycle_faster(start_sandbox, receiver):
 
 
 @pytest.mark.allows_invalid_payloads
-def test_invalid_payload_is_journaled_as_a_bug_and_not_sent(start_sandbox, receiver, tmp_path):
-    scenario = tmp_path / "broken.yaml"
-    scenario.write_text(
-        "name: broken\nrules:\n  - match: {channel: sms}\n    script:\n"
-        "      - {status: exploded}\n      - {status: delivered}\n"
-    )
-    client = start_sandbox(
-        clock="manual", status_url=receiver.url + "/s", scenarios=(str(tmp_path),)
-    )
-    message_uuid = client.send(VALID["sms-text"]).json()["message_uuid"]
-    client.sandbox.dispatcher.advance(10)
-    broken, delivered = client.sandbox.store.events_for(message_uuid)
+def test_invalid_payload_is_journaled_as_a_bug_and_not_sent(manual, receiver, monkeypatch):
+    # Scenario files cannot ask for a payload the spec refuses (their check stops them), so
+    # a sandbox bug is simulated: the builder drops a required field for 'submitted'.
+    import sandbox.webhooks as webhooks
+
+    real = webhooks.status_payload
+
+    def buggy(*args, **kwargs):
+        payload = real(*args, **kwargs)
+        if payload["status"] == "submitted":
+            del payload["timestamp"]
+        return payload
+
+    monkeypatch.setattr(webhooks, "status_payload", buggy)
+    message_uuid = manual.send(VALID["sms-text"]).json()["message_uuid"]
+    manual.sandbox.dispatcher.advance(10)
+    broken, delivered = manual.sandbox.store.events_for(message_uuid)
     assert broken["state"] == "invalid"
-    assert "status: 'exploded' is not one of" in broken["problem"]
-    assert [p["status"] for p in statuses_at(receiver, "/s", message_uuid)] == ["delivered"]
+    assert "'timestamp' is a required property" in broken["problem"]
+    assert [p["status"] for p in statuses(receiver, message_uuid)] == ["delivered"]
 
 
 # helpers -------------------------------------------------------------------------------
@@ -312,41 +318,3 @@ def test_invalid_payload_is_journaled_as_a_bug_and_not_sent(start_sandbox, recei
 
 def statuses_at(receiver, path: str, message_uuid: str) -> list[dict]:
     return [r.json for r in receiver.on(path) if r.json["message_uuid"] == message_uuid]
-
-
-def applications(**status_urls: str):
-    from sandbox.config import Application
-
-    return {name: Application(name, status_url=url) for name, url in status_urls.items()}
-
-
-def bearer(application_id: str) -> str:
-    claims = {"application_id": application_id, "iat": int(time.time()), "jti": "j"}
-    return "Bearer " + jwt.encode(claims, KEY, algorithm="RS256")
-
-
-def _key():
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-KEY = _key()
-
-
-def test_manual_clock_is_advanced_over_http(manual, receiver):
-    message_uuid = manual.send(VALID["sms-text"]).json()["message_uuid"]
-    before = manual.get("/_sandbox/clock").json()
-    response = manual.http.post(manual.url + "/_sandbox/clock/advance", json={"seconds": 60})
-    assert response.status_code == 200
-    assert response.json()["clock"] == "manual" and response.json()["now"] > before["now"]
-    # The answer comes once everything due went out: no waiting needed here.
-    assert [p["status"] for p in statuses(receiver, message_uuid)] == ["submitted", "delivered"]
-
-
-def test_real_clock_cannot_be_advanced(client):
-    response = client.http.post(client.url + "/_sandbox/clock/advance", json={"seconds": 1})
-    assert response.status_code == 409
-    assert response.json()["type"].endswith("#clock-not-manual")
-    bad = client.http.post(client.url + "/_sandbox/clock/advance", json={"seconds": -1})
-    assert bad.status_code == 400 and bad.json()["instance"]

@@ -1,0 +1,302 @@
+"""Read and check scenario files; build the Library (with generated magic-number rules).
+
+Each problem names its file, line and key path (``rules[0].script[1].status``). A file is
+checked against the shipped JSON Schema (``scenario.schema.json``, its enums filled from
+the OpenAPI document), then for what a schema cannot say: regular expressions compile,
+error codes exist in x-errors (or come with a reason), placeholders are known, names are
+unique. Nothing is half-loaded: one problem anywhere and the whole load fails.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+
+from .resources import data_dir
+from .scenarios import Library, Matcher, Rule, Scenario, ScenarioError, Script, scenario_files
+from .spec import Spec
+from .validation import dotted
+
+PLACEHOLDER = re.compile(r"\{\{\s*([\w.]+)\s*\}\}")
+KNOWN_PLACEHOLDERS = ("message.text", "message.content_type", "to", "from")
+SCHEMA_PATH = Path(__file__).with_name("scenario.schema.json")
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    """One problem in one scenario file, where it is."""
+
+    file: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+# the schema --------------------------------------------------------------------------
+
+
+def scenario_schema(spec: Spec) -> dict[str, Any]:
+    """The shipped JSON Schema with its 'from the spec' enums filled from the document."""
+    schema = copy.deepcopy(base_schema())
+    enums = {
+        "status": spec.enum("MessageStatus", "status"),
+        "channel": spec.enum("ToProperty", "type"),
+        "content_type": spec.enum("MessageProperty", "content", "type"),
+        "inbound_type": inbound_types(spec),
+    }
+    for name, values in enums.items():
+        schema["$defs"][name]["enum"] = list(values)
+    return schema
+
+
+@cache
+def base_schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def inbound_types(spec: Spec) -> tuple[str, ...]:
+    content = spec.property_schema("InboundMessage", "message", "content")
+    return tuple(content["properties"]["type"]["enum"])
+
+
+# reading with line numbers -----------------------------------------------------------
+
+
+def read_yaml(path: Path) -> tuple[Any, yaml.Node | None, list[FileProblem]]:
+    """The document, its node tree (for line numbers), or the problem that stopped reading."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except OSError as exc:
+        return None, None, [FileProblem(str(path), None, "", exc.strerror or str(exc))]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        return None, None, [FileProblem(str(path), line, "", f"not valid YAML: {exc.problem}")]
+    return data, node, []
+
+
+def line_of(node: yaml.Node | None, path: Iterable[Any]) -> int | None:
+    """The line of the value at ``path`` (or of the nearest parent that exists)."""
+    if node is None:
+        return None
+    for key in path:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if k.value == str(key)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            child = node.value[key]
+        if child is None:
+            break
+        node = child
+    return node.start_mark.line + 1
+
+
+# checks ------------------------------------------------------------------------------
+
+
+def check_data(data: Any, spec: Spec) -> list[tuple[list[Any], str]]:
+    """(path, message) for every problem of one file's data."""
+    validator = Draft202012Validator(scenario_schema(spec))
+    problems = [(list(e.absolute_path), schema_message(e)) for e in validator.iter_errors(data)]
+    if problems or not isinstance(data, dict):
+        return problems or [([], "a scenario file is a mapping (name, rules…)")]
+    return list(semantic_problems(data, spec))
+
+
+def schema_message(error: Any) -> str:
+    """The schema's own description of the alternatives, else jsonschema's closest reason."""
+    if error.validator in ("anyOf", "oneOf") and error.schema.get("description"):
+        return f"{error.instance!r} is not valid: must be {error.schema['description']}"
+    best = error
+    while best.context:
+        best = min(best.context, key=lambda e: len(e.context or ()))
+        if len(best.absolute_path) < len(error.absolute_path):
+            break
+    return best.message if best is not error else error.message
+
+
+def semantic_problems(data: dict[str, Any], spec: Spec) -> Iterator[tuple[list[Any], str]]:
+    for r, rule in enumerate(data.get("rules") or []):
+        for key, spec_value in (rule.get("match") or {}).items():
+            yield from pattern_problems(["rules", r, "match", key], spec_value)
+        stages = rule.get("scripts") or [rule]
+        for s, stage in enumerate(stages):
+            base = ["rules", r] + (["scripts", s] if "scripts" in rule else [])
+            for i, step in enumerate(stage.get("script") or []):
+                yield from step_problems([*base, "script", i], step, spec)
+        for s, stage in enumerate((rule.get("scripts") or [])[:-1]):
+            if "times" not in stage:
+                yield ["rules", r, "scripts", s], "needs 'times' (only the last stage may omit it)"
+
+
+def pattern_problems(path: list[Any], value: Any) -> Iterator[tuple[list[Any], str]]:
+    for index, item in enumerate(value if isinstance(value, list) else [value]):
+        if isinstance(item, dict) and "pattern" in item:
+            try:
+                re.compile(item["pattern"])
+            except re.error as exc:
+                where = [*path, index] if isinstance(value, list) else path
+                yield [*where, "pattern"], f"not a valid regular expression: {exc}"
+
+
+def step_problems(
+    path: list[Any], step: dict[str, Any], spec: Spec
+) -> Iterator[tuple[list[Any], str]]:
+    error = step.get("error")
+    code = error.get("code") if isinstance(error, dict) else error
+    has_reason = isinstance(error, dict) and error.get("reason")
+    if code is not None and code not in spec.errors and not has_reason:
+        yield [*path, "error"], f"{code} is not an x-errors code of the spec; give a reason with it"
+    for where, text in strings(step.get("inbound") or {}, [*path, "inbound"]):
+        for name in PLACEHOLDER.findall(text):
+            if name not in KNOWN_PLACEHOLDERS and not is_faker_method(name):
+                yield where, f"unknown placeholder {{{{{name}}}}}"
+
+
+def strings(value: Any, path: list[Any]) -> Iterator[tuple[list[Any], str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from strings(item, [*path, key])
+
+
+def is_faker_method(name: str) -> bool:
+    if not name.startswith("faker."):
+        return False
+    from faker import Faker
+
+    return callable(getattr(Faker(), name.removeprefix("faker."), None))
+
+
+def check_files(
+    paths: Iterable[str | Path], spec: Spec
+) -> tuple[list[Scenario], list[FileProblem]]:
+    """Every scenario of the files, and every problem found in them."""
+    scenarios: list[Scenario] = []
+    problems: list[FileProblem] = []
+    seen: dict[str, str] = {}
+    for path in scenario_files(paths):
+        data, node, read_problems = read_yaml(path)
+        problems += read_problems
+        if read_problems:
+            continue
+        found = check_data(data, spec)
+        problems += [FileProblem(str(path), line_of(node, p), dotted(p), m) for p, m in found]
+        if found:
+            continue
+        scenario = build_scenario(data, str(path), path.stem, spec)
+        if scenario.name in seen:
+            problems.append(
+                FileProblem(
+                    str(path),
+                    line_of(node, ["name"]),
+                    "name",
+                    f"{scenario.name!r} is already defined in {seen[scenario.name]}",
+                )
+            )
+        seen[scenario.name] = str(path)
+        scenarios.append(scenario)
+    return scenarios, problems
+
+
+def load_library(user_paths: Iterable[str | Path], spec: Spec) -> Library:
+    """User scenario files first (in the order given), then the built-in ones; all or nothing."""
+    scenarios, problems = check_files([*user_paths, data_dir("scenarios")], spec)
+    if problems:
+        raise ScenarioError([str(p) for p in problems])
+    return Library(scenarios)
+
+
+# building ----------------------------------------------------------------------------
+
+
+def build_scenario(data: dict[str, Any], source: str, default_name: str, spec: Spec) -> Scenario:
+    name = str(data.get("name", default_name))
+    rules = tuple(build_rule(name, i, rule) for i, rule in enumerate(data.get("rules") or []))
+    generated = generate(name, data["generate"], spec) if "generate" in data else {}
+    return Scenario(
+        name=name,
+        description=" ".join(str(data.get("description", "")).split()),
+        select=str(data.get("select", "always")),
+        fallback=bool(data.get("fallback", False)),
+        rules=rules,
+        index=generated,
+        source=source,
+    )
+
+
+def build_rule(scenario: str, index: int, data: dict[str, Any]) -> Rule:
+    stages = data.get("scripts") or [{k: data[k] for k in ("script", "answer") if k in data}]
+    return Rule(
+        scenario=scenario,
+        name=str(data.get("name", f"rule-{index + 1}")),
+        matcher=Matcher.of(data.get("match")),
+        scripts=tuple(
+            Script(tuple(s.get("script", ())), s.get("answer"), s.get("times")) for s in stages
+        ),
+    )
+
+
+def generate(scenario: str, settings: dict[str, Any], spec: Spec) -> dict[str, Rule]:
+    """Rules by exact recipient: prefix + each x-errors code, or prefix + each HTTP error."""
+    make = error_code_script if settings["kind"] == "x-errors" else http_status_script
+    codes = spec.errors if settings["kind"] == "x-errors" else http_error_statuses()
+    index = {}
+    for code in codes:
+        recipient = (
+            f"{settings['prefix']}{code:04d}"
+            if settings["kind"] == "x-errors"
+            else (f"{settings['prefix']}{code:03d}")
+        )
+        index[recipient] = Rule(scenario, str(code), Matcher(), (make(code, settings),))
+    return index
+
+
+def implied_status(code: int, settings: dict[str, Any]) -> str:
+    """The status an x-errors code comes with: submitted, undeliverable or rejected."""
+    if code in settings.get("stays_submitted", ()):
+        return "submitted"
+    if code in settings.get("undeliverable", ()):
+        return "undeliverable"
+    if code in settings.get("rejected", ()):
+        return "rejected"
+    return settings.get("status", "rejected")
+
+
+def error_code_script(code: int, settings: dict[str, Any]) -> Script:
+    """submitted (charged unless not_charged), then the implied status with the error."""
+    after = float(settings.get("after", 1))
+    submitted: dict[str, Any] = {"status": "submitted", "after": 0.5}
+    if code not in settings.get("not_charged", ()):
+        submitted["usage"] = "auto"
+    failing = {"status": implied_status(code, settings), "error": code, "after": after}
+    return Script((submitted, failing))
+
+
+def http_error_statuses() -> list[int]:
+    return [s.value for s in HTTPStatus if 400 <= s.value <= 599]
+
+
+def http_status_script(status: int, settings: dict[str, Any]) -> Script:
+    """No 202 and no webhooks: the POST itself answers this status."""
+    answer: dict[str, Any] = {"status": status}
+    if status in (429, 503):
+        answer["headers"] = {"Retry-After": str(settings.get("retry_after", 1))}
+    return Script((), answer)
