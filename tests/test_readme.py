@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import time
 from pathlib import Path
 from typing import Any
 
@@ -157,3 +158,59 @@ def test_readme_lifecycle_table_is_the_default_scenario():
     default = yaml.safe_load((data_dir("scenarios") / "default.yaml").read_text())
     for rule in default["rules"]:
         assert lifecycle_row(rule["script"]) in README, rule["name"]
+
+
+def test_readme_errors_table_is_what_the_command_prints():
+    import subprocess
+    import sys
+
+    printed = subprocess.run(
+        [sys.executable, "-m", "sandbox", "errors"], capture_output=True, text=True, check=True
+    ).stdout
+    table = README.split("<!-- errors-table:start -->\n")[1].split("<!-- errors-table:end -->")[0]
+    assert table == printed
+
+
+def worked_example() -> str:
+    section = README.split("### A worked example")[1]
+    return next(text for lang, text, _, _ in blocks() if lang == "yaml" and text in section)
+
+
+def test_readme_worked_example_does_what_it_says(start_sandbox, tmp_path):
+    from .receiver import Receiver
+    from .samples import message
+
+    path = tmp_path / "checkout.yaml"
+    path.write_text(worked_example())
+    receiver = Receiver()
+    try:
+        client = start_sandbox(
+            clock="manual",
+            scenarios=(str(path),),
+            status_url=receiver.url + "/status",
+            inbound_url=receiver.url + "/inbound",
+        )
+        sms = [client.send(message("sms-text", to__number="447700900123")).json() for _ in range(2)]
+        confirm = message("whatsapp-text", message__content__text="Please confirm my table")
+        whatsapp = client.send(confirm).json()["message_uuid"]
+        started = time.perf_counter()
+        burst = client.send(message("sms-text", client_ref="burst-7"))
+        elapsed = time.perf_counter() - started
+        client.sandbox.dispatcher.advance(30)
+
+        def statuses(message_uuid):
+            return [
+                r.json for r in receiver.on("/status") if r.json["message_uuid"] == message_uuid
+            ]
+
+        first, second = (statuses(s["message_uuid"]) for s in sms)
+        assert [p["status"] for p in first] == ["submitted", "undeliverable"]
+        assert first[-1]["error"] == {"code": 1180, "reason": "Absent Subscriber Temporary"}
+        assert [p["status"] for p in second] == ["submitted", "delivered"]
+        assert [p["status"] for p in statuses(whatsapp)] == ["submitted", "delivered", "read"]
+        (reply,) = receiver.on("/inbound")
+        assert reply.json["message"]["content"]["text"].startswith("YES! See you at ")
+        assert burst.status_code == 429 and burst.headers["Retry-After"] == "2"
+        assert elapsed >= 0.2 and set(burst.json()) == {"type", "title", "detail", "instance"}
+    finally:
+        receiver.stop()
