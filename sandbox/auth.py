@@ -73,6 +73,10 @@ class Authenticator:
         self.api_keys = dict(api_keys)
         self.now = now
 
+    def set_keys(self, applications: Mapping[str, Application]) -> None:
+        """Replace the known public keys (a bad key raises ConfigError; nothing changes)."""
+        self.public_keys = load_public_keys(applications)
+
     def authenticate(self, header: str | None, query_credentials: bool = False) -> Principal:
         """The principal behind ``header``; raises a 401 Problem that says what was wrong."""
         header = (header or "").strip()

@@ -50,7 +50,37 @@ def build_parser() -> argparse.ArgumentParser:
     errors = commands.add_parser("errors", help="the error codes and their magic recipients")
     errors.add_argument("--spec", help="OpenAPI document (default: the shipped 0.3.1)")
     errors.set_defaults(run=run_errors)
+
+    inbound = commands.add_parser("inbound", help="send a customer message to a running sandbox")
+    add_client_options(inbound)
+    inbound.add_argument("--channel", default="whatsapp", help="whatsapp (default), messenger, mms")
+    inbound.add_argument("--from", dest="from_", default="447700900000", help="the customer")
+    inbound.add_argument("--to", default="14157386170", help="your number or page id")
+    inbound.add_argument("--type", default="text", help="text, image, audio, video, file, location")
+    inbound.add_argument("--text", help="the text (default: a generated sentence)")
+    inbound.add_argument("--url-of-media", dest="media_url", help="media URL (default: generated)")
+    inbound.set_defaults(run=run_inbound)
+
+    listing = commands.add_parser("messages", help="list what a running sandbox received")
+    add_client_options(listing)
+    for name in ("to", "from", "channel", "status", "client_ref", "api_key", "direction"):
+        listing.add_argument(
+            f"--{name.replace('_', '-')}", dest=f"filter_{name}", help=f"only this {name}"
+        )
+    listing.add_argument("--limit", type=int, default=20, help="how many (newest first)")
+    listing.add_argument("--json", action="store_true", help="print the JSON page as it came")
+    listing.set_defaults(run=run_messages)
     return parser
+
+
+def add_client_options(parser: argparse.ArgumentParser) -> None:
+    from .config import client_defaults
+
+    defaults = client_defaults()
+    parser.add_argument("--url", default=defaults["url"], help="the sandbox [env SANDBOX_URL]")
+    parser.add_argument(
+        "--admin-token", default=defaults["admin_token"], help="[env SANDBOX_ADMIN_TOKEN]"
+    )
 
 
 def cli_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -147,8 +177,57 @@ def run_errors(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_inbound(args: argparse.Namespace) -> int:
+    from .client import SandboxClient
+
+    content: dict[str, Any] = {"type": args.type}
+    if args.text is not None:
+        content["text"] = args.text
+    if args.media_url:
+        content[args.type] = {"url": args.media_url}
+    client = SandboxClient(args.url, args.admin_token)
+    message_uuid = client.inbound(
+        channel=args.channel, to=args.to, content=content, **{"from": args.from_}
+    )
+    print(message_uuid)
+    return 0
+
+
+def run_messages(args: argparse.Namespace) -> int:
+    import json
+
+    from .client import SandboxClient
+
+    filters = {
+        k.removeprefix("filter_"): v for k, v in vars(args).items() if k.startswith("filter_")
+    }
+    client = SandboxClient(args.url, args.admin_token)
+    items = client.messages(limit=args.limit, **{k: v for k, v in filters.items() if v})
+    if args.json:
+        print(json.dumps(items, indent=2))
+        return 0
+    for m in items:
+        print(message_line(m))
+    if not items:
+        print("(no messages)")
+    return 0
+
+
+def message_line(m: dict[str, Any]) -> str:
+    """One message as a line: time, direction, channel, route, status, uuid, client_ref."""
+    answered = m["response_status"]
+    status = m["status"] or (f"HTTP {answered}" if answered and answered != 202 else "-")
+    route = f"{m['from']} -> {m['to']}"
+    ref = f"  ref={m['client_ref']}" if m["client_ref"] else ""
+    return (
+        f"{m['received_at']}  {m['direction']:<8} {m['channel'] or '-':<17} {route:<32} "
+        f"{status:<13} {m['message_uuid']}{ref}"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from .client import SandboxError
     from .spec import SpecError
 
     try:
@@ -156,3 +235,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, SpecError) as exc:
         print(f"messages-sandbox: {exc}", file=sys.stderr)
         return 2
+    except SandboxError as exc:
+        print(f"messages-sandbox: the sandbox answered {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"messages-sandbox: cannot reach the sandbox: {exc}", file=sys.stderr)
+        return 1

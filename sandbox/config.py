@@ -193,6 +193,15 @@ _APPLICATION_OPTIONS = {
 }
 
 
+def client_defaults(environ: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    """Where the CLI helpers find a running sandbox: SANDBOX_URL and SANDBOX_ADMIN_TOKEN."""
+    environ = os.environ if environ is None else environ
+    return {
+        "url": environ.get("SANDBOX_URL", "http://127.0.0.1:4010"),
+        "admin_token": environ.get("SANDBOX_ADMIN_TOKEN"),
+    }
+
+
 def load_settings(
     cli: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
 ) -> Settings:

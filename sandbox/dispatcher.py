@@ -45,6 +45,7 @@ class Job:
     body: bytes | None = None
     first_attempt_at: float | None = None
     attempts: int = 0
+    cancelled: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,13 @@ class Schedule:
 
     def __len__(self) -> int:
         return len(self._heap)
+
+    def jobs(self) -> list[Job]:
+        return [job for _, _, _, job in self._heap]
+
+    def discard_cancelled(self) -> None:
+        self._heap = [item for item in self._heap if not item[3].cancelled]
+        heapq.heapify(self._heap)
 
 
 Prepare = Callable[[Job], bool]
@@ -149,6 +157,21 @@ class Dispatcher:
                 self.schedule.add(job.due_at, "occur", job)
             self.cond.notify_all()
 
+    def forget(self, message_uuids: Iterable[str] | None = None) -> None:
+        """Cancel every event of these messages (None: of all): nothing more is sent for them."""
+        chosen = None if message_uuids is None else set(message_uuids)
+        with self.cond:
+            queued = [j for chain in self.chains.values() for j in chain]
+            waiting = [j for q in self.host_waiting.values() for j in q]
+            for job in [*self.schedule.jobs(), *queued, *waiting]:
+                if chosen is None or job.message_uuid in chosen:
+                    job.cancelled = True
+            self.schedule.discard_cancelled()
+            self.chains = {u: c for u, c in self.chains.items() if not c[0].cancelled}
+            for host, queue in self.host_waiting.items():
+                self.host_waiting[host] = deque(j for j in queue if not j.cancelled)
+            self.cond.notify_all()
+
     def resume_deliveries(self, jobs: Iterable[Job]) -> None:
         """Events that occurred before a restart but were not delivered: deliver them first.
 
@@ -186,6 +209,8 @@ class Dispatcher:
         return None
 
     def _handle(self, action: str, job: Job) -> None:
+        if job.cancelled:
+            return
         if action == "retry":
             self._start(job)
         elif self.prepare(job):
@@ -229,6 +254,8 @@ class Dispatcher:
             self._release(host)
 
     def _settle(self, job: Job, at: float, outcome: Outcome) -> None:
+        if job.cancelled:
+            return  # its message was reset while the POST was in flight
         job.attempts += 1
         give_up = self.clock.now() >= job.first_attempt_at + (
             self.policy.give_up_after / self.clock.speed
@@ -271,6 +298,10 @@ class Dispatcher:
             if waiting:
                 self._start(waiting.popleft())
             self.cond.notify_all()
+
+    def next_due(self) -> float | None:
+        with self.cond:
+            return self.schedule.next_due()
 
     # the manual clock ------------------------------------------------------------------
 

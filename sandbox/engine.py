@@ -14,6 +14,7 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,13 +23,13 @@ from .auth import Authenticator, Principal
 from .clock import Clock, make_clock
 from .config import Application, Settings
 from .dispatcher import Dispatcher, Job, RetryPolicy
-from .events import INBOUND_CHANNELS
-from .problems import invalid_params
+from .inspection import Inspector
+from .problems import InvalidParameter, Problem, invalid_params
 from .scenario_files import load_library
 from .scenarios import Choice, Facts, Library, Script, plan
 from .signing import signature_header
 from .spec import Spec
-from .store import Store
+from .store import Scope, Store
 from .transport import Transport
 from .validation import RequestValidator
 from .webhooks import WebhookBuilder
@@ -96,6 +97,7 @@ class Sandbox:
             RetryPolicy(settings.retry_base, settings.retry_cap, settings.retry_for),
             signer=self.sign if settings.signature_secret else None,
         )
+        self.inspector = Inspector(self.store, self.dispatcher)
         self.started_at = time.time()
         self.restore()
         self.dispatcher.start()
@@ -136,13 +138,7 @@ class Sandbox:
         chosen = [name.strip() for name in (header or "").split(",") if name.strip()]
         unknown = [name for name in chosen if name not in self.library.scenarios]
         if unknown:
-            raise problems.gateway(
-                400,
-                "unknown-scenario",
-                "Unknown scenario",
-                f"{SCENARIO_HEADER} names {', '.join(map(repr, unknown))}; "
-                f"the loaded scenarios are: {', '.join(self.library.names)}.",
-            )
+            raise unknown_scenarios(unknown, self.library.names, SCENARIO_HEADER)
         return (
             chosen + list(self.selected.get(principal.name, ())) + list(self.selected.get("", ()))
         )
@@ -165,16 +161,19 @@ class Sandbox:
 
     def inbound(
         self,
-        channel: str,
-        customer: str,
-        business: str,
-        content: dict[str, Any] | None = None,
+        channel: Any,
+        customer: Any,
+        business: Any,
+        content: Any = None,
         application_id: str | None = None,
         api_key: str | None = None,
     ) -> str:
-        """A customer's message to the business, delivered to the inbound webhook now."""
-        if channel not in INBOUND_CHANNELS:
-            raise ValueError(f"inbound channel must be one of {', '.join(INBOUND_CHANNELS)}")
+        """A customer's message to the business, delivered to the inbound webhook now.
+
+        ``channel`` is one the spec's InboundMessage allows; ``content`` ({type, …}) may
+        leave out anything, which Faker fills. Raises a 400 Problem naming what is wrong.
+        """
+        self.check_inbound(channel, customer, business, content)
         rng = self.randomness.child()
         message_uuid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         step = {"inbound": content or {}, "seed": rng.getrandbits(63), "message_uuid": message_uuid}
@@ -198,6 +197,22 @@ class Sandbox:
             [Job(event_id, message_uuid, 0, "inbound", step, now, context)]
         )
         return message_uuid
+
+    def check_inbound(self, channel: Any, customer: Any, business: Any, content: Any) -> None:
+        channels = self.spec.enum("InboundMessage", "to", "type")
+        types = self.spec.enum("InboundMessage", "message", "content", "type")
+        wrong = []
+        if channel not in channels:
+            wrong.append(InvalidParameter("channel", f"must be one of {', '.join(channels)}"))
+        for name, value in (("from", customer), ("to", business)):
+            if not isinstance(value, str) or not value:
+                wrong.append(InvalidParameter(name, "is required: a number, or an id on messenger"))
+        if content is not None and not isinstance(content, dict):
+            wrong.append(InvalidParameter("content", "must be an object"))
+        elif content and content.get("type", "text") not in types:
+            wrong.append(InvalidParameter("content.type", f"must be one of {', '.join(types)}"))
+        if wrong:
+            raise invalid_params(wrong)
 
     # what the dispatcher asks of us ----------------------------------------------------
 
@@ -242,9 +257,67 @@ class Sandbox:
         if open_events:
             log.info("resumed %d undelivered events from the journal", len(open_events))
 
+    # control (the admin API) ----------------------------------------------------------
+
+    def reset(self, api_key: str | None = None, application_id: str | None = None) -> int:
+        """Forget one scope's messages, events, counters and selections (no scope: all of it,
+        and applications and default URLs go back to how the sandbox started)."""
+        scope = Scope(api_key, application_id)
+        forgotten = self.store.delete(scope)
+        everything = api_key is None and application_id is None
+        self.dispatcher.forget(None if everything else forgotten)
+        name = application_id or api_key
+        self.library.counters.reset(None if everything else name)
+        if everything:
+            self.selected.clear()
+            self.restore_configuration()
+        else:
+            self.selected.pop(name or "", None)
+        return len(forgotten)
+
+    def restore_configuration(self) -> None:
+        self.applications.clear()
+        self.applications.update(self.settings.applications)
+        self.authenticator.set_keys(self.settings.applications)
+        self.webhooks.status_url = self.settings.status_url
+        self.webhooks.inbound_url = self.settings.inbound_url
+
+    def set_application(
+        self,
+        application_id: str,
+        status_url: str | None = None,
+        inbound_url: str | None = None,
+        public_key: str | None = None,
+    ) -> Application:
+        """Register or update an application (its webhooks and, optionally, its public key)."""
+        app = Application(application_id, public_key, status_url, inbound_url)
+        self.authenticator.set_keys({**self.applications, application_id: app})
+        self.applications[application_id] = app
+        return app
+
+    def set_default_urls(self, status_url: str | None, inbound_url: str | None) -> None:
+        self.webhooks.status_url, self.webhooks.inbound_url = status_url, inbound_url
+
+    def select_scenarios(self, names: Sequence[str], scope: str = "") -> None:
+        """Scenarios consulted first for this scope's messages ('' = every message)."""
+        unknown = [name for name in names if name not in self.library.scenarios]
+        if unknown:
+            raise unknown_scenarios(unknown, self.library.names, "the selection")
+        self.selected[scope] = tuple(names)
+
     def close(self) -> None:
         self.dispatcher.stop()
         self.store.close()
+
+
+def unknown_scenarios(unknown: Sequence[str], known: Sequence[str], where: str) -> Problem:
+    return problems.gateway(
+        400,
+        "unknown-scenario",
+        "Unknown scenario",
+        f"{where} names {', '.join(map(repr, unknown))}; "
+        f"the loaded scenarios are: {', '.join(known)}.",
+    )
 
 
 def message_record(

@@ -23,8 +23,6 @@ GSM7_EXTENSION = set("|^€{}[]~\\\f")
 CURRENCY = "EUR"
 # EUR per SMS segment. Only SMS statuses carried a computed usage (behaviour.md §6).
 SMS_RATE = Decimal("0.0333")
-INBOUND_CHANNELS = ("messenger", "whatsapp", "mms")
-INBOUND_CONTENT = ("text", "image", "audio", "video", "file", "location")
 MEDIA_EXTENSIONS = {"image": ".jpg", "audio": ".mp3", "video": ".mp4", "file": ".pdf"}
 
 

@@ -28,9 +28,9 @@ class InvalidParameter:
         return {"name": self.name, "reason": self.reason}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Problem(Exception):
-    """A failed request: status, Error fields, optional parameter list and extra headers."""
+    """A failed request: status, Error fields, optional parameter list, headers, extra fields."""
 
     status: int
     type: str
@@ -38,6 +38,7 @@ class Problem(Exception):
     detail: str
     invalid_parameters: tuple[InvalidParameter, ...] = ()
     headers: tuple[tuple[str, str], ...] = field(default=())
+    extra: dict[str, object] = field(default_factory=dict)
 
     def body(self, instance: str) -> dict[str, object]:
         """The spec's Error shape (plus ``invalid_parameters`` when there are any)."""
@@ -49,6 +50,7 @@ class Problem(Exception):
         }
         if self.invalid_parameters:
             body["invalid_parameters"] = [p.as_dict() for p in self.invalid_parameters]
+        body.update(self.extra)
         return body
 
 

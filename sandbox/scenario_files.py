@@ -56,7 +56,7 @@ def scenario_schema(spec: Spec) -> dict[str, Any]:
         "status": spec.enum("MessageStatus", "status"),
         "channel": spec.enum("ToProperty", "type"),
         "content_type": spec.enum("MessageProperty", "content", "type"),
-        "inbound_type": inbound_types(spec),
+        "inbound_type": spec.enum("InboundMessage", "message", "content", "type"),
     }
     for name, values in enums.items():
         schema["$defs"][name]["enum"] = list(values)
@@ -66,11 +66,6 @@ def scenario_schema(spec: Spec) -> dict[str, Any]:
 @cache
 def base_schema() -> dict[str, Any]:
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-
-
-def inbound_types(spec: Spec) -> tuple[str, ...]:
-    content = spec.property_schema("InboundMessage", "message", "content")
-    return tuple(content["properties"]["type"]["enum"])
 
 
 # reading with line numbers -----------------------------------------------------------

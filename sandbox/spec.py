@@ -110,12 +110,6 @@ class Spec:
             node = self.resolve(node)["properties"][key]
         return tuple(self.resolve(node).get("enum", ()))
 
-    def property_schema(self, schema: str, *path: str) -> dict[str, Any]:
-        node = self.schemas[schema]
-        for key in path:
-            node = self.resolve(node)["properties"][key]
-        return self.resolve(node)
-
     def resolve(self, node: dict[str, Any]) -> dict[str, Any]:
         ref = node.get("$ref")
         if not ref:

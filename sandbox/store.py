@@ -12,7 +12,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 SCHEMA = """
@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS events (
     message_uuid TEXT NOT NULL,
     position INTEGER NOT NULL,
     kind TEXT NOT NULL,
+    status TEXT,
     step TEXT NOT NULL,
     due_at REAL NOT NULL,
     url TEXT,
@@ -55,6 +56,7 @@ CREATE TABLE IF NOT EXISTS events (
     UNIQUE (message_uuid, position)
 );
 CREATE INDEX IF NOT EXISTS events_open ON events (state);
+CREATE INDEX IF NOT EXISTS events_message ON events (message_uuid);
 CREATE TABLE IF NOT EXISTS attempts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     event_id INTEGER NOT NULL,
@@ -85,6 +87,57 @@ MESSAGE_COLUMNS = (
     "status",
     "trace_id",
 )
+
+
+MESSAGE_COLUMNS_BY_FILTER = {
+    "message_uuid": "m.uuid",
+    "direction": "m.direction",
+    "to": "m.to_addr",
+    "from": "m.from_addr",
+    "channel": "m.channel",
+    "status": "m.status",
+    "client_ref": "m.client_ref",
+    "api_key": "m.api_key",
+    "application_id": "m.application_id",
+    "scenario": "m.scenario",
+    "rule": "m.rule",
+}
+EVENT_COLUMNS_BY_FILTER = {
+    **MESSAGE_COLUMNS_BY_FILTER,
+    "message_uuid": "e.message_uuid",
+    "status": "e.status",
+    "kind": "e.kind",
+    "state": "e.state",
+    "api_key": "e.api_key",
+    "application_id": "e.application_id",
+}
+
+
+@dataclass(frozen=True)
+class Query:
+    """Filters (each a set of accepted values), a time range, a page size and a cursor."""
+
+    equals: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    since: float | None = None
+    until: float | None = None
+    limit: int = 50
+    before: int | None = None
+
+    def where(
+        self, columns: Mapping[str, str], time_column: str, order_column: str
+    ) -> tuple[str, list[Any]]:
+        clauses, params = ["1"], []
+        for name, values in self.equals.items():
+            clauses.append(f"{columns[name]} IN ({', '.join('?' * len(values))})")
+            params.extend(values)
+        for bound, op in ((self.since, ">="), (self.until, "<=")):
+            if bound is not None:
+                clauses.append(f"{time_column} {op} ?")
+                params.append(bound)
+        if self.before is not None:
+            clauses.append(f"{order_column} < ?")
+            params.append(self.before)
+        return " AND ".join(clauses), params
 
 
 @dataclass(frozen=True)
@@ -124,6 +177,8 @@ class Store:
         self.db.executescript(SCHEMA)
         self._added_since_trim = 0
         self._closed = False
+        self.changed = threading.Condition()
+        self.version = 0
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -135,6 +190,15 @@ class Store:
                 self.db.execute("ROLLBACK")
                 raise
             self.db.execute("COMMIT")
+        with self.changed:
+            self.version += 1
+            self.changed.notify_all()
+
+    def wait_for_change(self, seen: int, timeout: float) -> int:
+        """Block until the journal changes after version ``seen`` (or timeout); the version."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.version != seen, timeout)
+            return self.version
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self.lock:
@@ -173,12 +237,13 @@ class Store:
         self, db: sqlite3.Connection, message: Mapping[str, Any], event: Mapping[str, Any]
     ) -> int:
         cursor = db.execute(
-            "INSERT INTO events (message_uuid, position, kind, step, due_at, state, "
-            "api_key, application_id) VALUES (?, ?, ?, ?, ?, 'scheduled', ?, ?)",
+            "INSERT INTO events (message_uuid, position, kind, status, step, due_at, state, "
+            "api_key, application_id) VALUES (?, ?, ?, ?, ?, ?, 'scheduled', ?, ?)",
             (
                 message["uuid"],
                 event["position"],
                 event["kind"],
+                event["step"].get("status"),
                 dumps(event["step"]),
                 event["due_at"],
                 message["api_key"],
@@ -278,10 +343,6 @@ class Store:
                 (state, state, at, event_id),
             )
 
-    def set_event_state(self, event_id: int, state: str) -> None:
-        with self.lock:
-            self.db.execute("UPDATE events SET state = ? WHERE id = ?", (state, event_id))
-
     def open_events(self) -> list[dict[str, Any]]:
         """Events not yet delivered nor given up, with their message, in due order."""
         return self.query(
@@ -300,6 +361,52 @@ class Store:
 
     def count_events(self, state: str) -> int:
         return self.query("SELECT COUNT(*) AS n FROM events WHERE state = ?", (state,))[0]["n"]
+
+    # inspection ------------------------------------------------------------------------
+
+    def find_messages(self, query: Query) -> list[dict[str, Any]]:
+        """Messages matching ``query``, newest first."""
+        where, params = query.where(MESSAGE_COLUMNS_BY_FILTER, "m.received_at", "m.seq")
+        rows = self.query(
+            f"SELECT m.* FROM messages m WHERE {where} ORDER BY m.seq DESC LIMIT ?",
+            [*params, query.limit],
+        )
+        return [decode_message(row) for row in rows]
+
+    def find_events(self, query: Query) -> list[dict[str, Any]]:
+        """Events (webhooks) matching ``query``, with their message's addresses, newest first."""
+        where, params = query.where(EVENT_COLUMNS_BY_FILTER, "e.occurred_at", "e.id")
+        return self.query(
+            "SELECT e.*, m.channel, m.to_addr, m.from_addr, m.client_ref FROM events e "
+            f"JOIN messages m ON m.uuid = e.message_uuid WHERE {where} "
+            "ORDER BY e.id DESC LIMIT ?",
+            [*params, query.limit],
+        )
+
+    def attempts_for_events(self, event_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+        by_event: dict[int, list[dict[str, Any]]] = {i: [] for i in event_ids}
+        if event_ids:
+            marks = ", ".join("?" * len(event_ids))
+            for row in self.query(
+                f"SELECT * FROM attempts WHERE event_id IN ({marks}) ORDER BY id", list(event_ids)
+            ):
+                by_event[row["event_id"]].append(row)
+        return by_event
+
+    def delete(self, scope: Scope) -> list[str]:
+        """Forget every message in ``scope`` (and its events and attempts); their uuids."""
+        where, params = scope.where()
+        with self.transaction() as db:
+            uuids = [r[0] for r in db.execute(f"SELECT uuid FROM messages WHERE {where}", params)]
+            chosen = f"SELECT uuid FROM messages WHERE {where}"
+            db.execute(
+                "DELETE FROM attempts WHERE event_id IN (SELECT id FROM events "
+                f"WHERE message_uuid IN ({chosen}))",
+                params,
+            )
+            db.execute(f"DELETE FROM events WHERE message_uuid IN ({chosen})", params)
+            db.execute(f"DELETE FROM messages WHERE {where}", params)
+        return uuids
 
 
 def decode_message(row: dict[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -67,3 +68,47 @@ def test_port_in_use_exits_2():
     )
     assert result.returncode == 2 and "cannot listen" in result.stderr
     process.stop()
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-m", "sandbox", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_inbound_and_messages_helpers(start_sandbox):
+    from .samples import message
+
+    client = start_sandbox(clock="manual")
+    client.send(message("sms-text", client_ref="cli-ref"))
+    injected = run_cli("inbound", "--text", "Hello from the CLI", env={"SANDBOX_URL": client.url})
+    assert injected.returncode == 0, injected.stderr
+    message_uuid = injected.stdout.strip()
+    stored = client.sandbox.store.get_message(message_uuid)
+    assert stored["direction"] == "inbound" and stored["channel"] == "whatsapp"
+
+    listed = run_cli("messages", "--url", client.url)
+    lines = listed.stdout.splitlines()
+    assert listed.returncode == 0 and len(lines) == 2
+    assert "inbound" in lines[0] and message_uuid in lines[0]
+    assert "sms" in lines[1] and "Acme -> 447700900000" in lines[1] and "ref=cli-ref" in lines[1]
+    only_sms = run_cli("messages", "--url", client.url, "--channel", "sms", "--json")
+    assert [m["client_ref"] for m in json.loads(only_sms.stdout)] == ["cli-ref"]
+
+
+def test_helpers_say_what_went_wrong(start_sandbox):
+    client = start_sandbox(admin_token="tok")
+    bad = run_cli("inbound", "--url", client.url, "--admin-token", "tok", "--channel", "sms")
+    assert bad.returncode == 1
+    assert "400: Found errors validating 1 of your submitted parameters." in bad.stderr
+    assert "channel: must be one of messenger, mms, whatsapp" in bad.stderr
+    refused = run_cli("messages", "--url", client.url)
+    assert refused.returncode == 1 and "401" in refused.stderr
+    down = run_cli("messages", "--url", "http://127.0.0.1:9")
+    assert down.returncode == 1 and "cannot reach the sandbox" in down.stderr

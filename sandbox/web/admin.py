@@ -1,30 +1,71 @@
-"""/_sandbox/*: health, inspection and control of a running sandbox."""
+"""/_sandbox/*: inspection and control of a running sandbox (described by /_sandbox/openapi.yaml).
+
+Thin: parse, call the engine or its inspector, render. Admin calls are never journaled as
+API traffic. With ``--admin-token`` every call but health and the webhook sink needs
+``Authorization: Bearer <token>``.
+"""
 
 from __future__ import annotations
 
+import hmac
 import time
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from .. import __version__, problems
+from ..config import ConfigError
 from ..engine import Sandbox
 from ..events import timestamp
+from ..inspection import MESSAGE_FILTERS, WEBHOOK_FILTERS, parse_query
+from ..problems import InvalidParameter, invalid_params
 
 bp = Blueprint("admin", __name__, url_prefix="/_sandbox")
+ADMIN_DOCUMENT = Path(__file__).resolve().parent.parent / "admin-openapi.yaml"
+OPEN_ENDPOINTS = {"admin.health", "admin.sink"}
 
 
 def sandbox() -> Sandbox:
     return current_app.extensions["sandbox"]
 
 
+@bp.before_request
+def check_admin_token() -> None:
+    token = sandbox().settings.admin_token
+    if not token or request.endpoint in OPEN_ENDPOINTS:
+        return
+    given = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        raise problems.unauthorized(
+            "The admin API needs 'Authorization: Bearer <admin token>' (see --admin-token)."
+        )
+
+
 def json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if body is None and request.get_data():
-        raise problems.invalid_json("The request body is not valid JSON.")
-    if body is not None and not isinstance(body, dict):
+    """The request's JSON object (empty if no body), or a 400 in the Error shape."""
+    raw = request.get_data()
+    if not raw.strip():
+        return {}
+    body = request.get_json(silent=True, force=True)
+    if not isinstance(body, dict):
         raise problems.invalid_json("The request body must be a JSON object.")
-    return body or {}
+    return body
+
+
+def optional_strings(body: dict[str, Any], *names: str) -> dict[str, str | None]:
+    """The named fields, each a string or null; a 400 naming every one that is not."""
+    wrong = [
+        InvalidParameter(n, "must be a string or null")
+        for n in names
+        if body.get(n) is not None and not isinstance(body.get(n), str)
+    ]
+    if wrong:
+        raise invalid_params(wrong)
+    return {name: body.get(name) for name in names}
+
+
+# health, the document, the sink --------------------------------------------------------
 
 
 @bp.get("/health")
@@ -38,6 +79,161 @@ def health() -> Response:
     )
 
 
+@bp.get("/openapi.yaml")
+def openapi() -> Response:
+    text = ADMIN_DOCUMENT.read_text(encoding="utf-8")
+    return Response(text, mimetype="application/yaml")
+
+
+@bp.post("/sink/<path:name>")
+def sink(name: str) -> Response:
+    """A webhook receiver that accepts everything (the pytest plugin points webhooks here)."""
+    return Response(status=204)
+
+
+# messages and webhooks -----------------------------------------------------------------
+
+
+@bp.get("/messages")
+def list_messages() -> Response:
+    return jsonify(sandbox().inspector.messages(parse_query(request.args, MESSAGE_FILTERS)))
+
+
+@bp.get("/messages/<message_uuid>")
+def get_message(message_uuid: str) -> Response:
+    detail = sandbox().inspector.message(message_uuid)
+    if detail is None:
+        raise problems.gateway(
+            404, "not-found", "Not Found", f"There is no message {message_uuid} in the journal."
+        )
+    return jsonify(detail)
+
+
+@bp.get("/webhooks")
+def list_webhooks() -> Response:
+    return jsonify(sandbox().inspector.webhooks(parse_query(request.args, WEBHOOK_FILTERS)))
+
+
+@bp.get("/wait")
+def wait() -> Response:
+    """Long-poll: 200 with the first match, or 408 (Error shape) with what did arrive."""
+    kind = request.args.get("for", "webhook")
+    if kind not in ("webhook", "message"):
+        raise invalid_params([InvalidParameter("for", f"must be webhook or message; got {kind!r}")])
+    filters = WEBHOOK_FILTERS if kind == "webhook" else MESSAGE_FILTERS
+    query = parse_query(request.args, filters)
+    timeout = wait_timeout(request.args.get("timeout", "10"))
+    matched, arrived = sandbox().inspector.wait(kind, query, timeout)
+    if matched is not None:
+        return jsonify(matched)
+    raise problems.gateway(
+        408,
+        "wait-timeout",
+        "Nothing matched in time",
+        f"No {kind} matched {dict(request.args)} within {timeout:g} s; 'arrived' shows what did.",
+        extra={"arrived": arrived},
+    )
+
+
+def wait_timeout(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 60:
+        raise invalid_params([InvalidParameter("timeout", f"must be 0 to 60 seconds; got {raw!r}")])
+    return value
+
+
+# control -------------------------------------------------------------------------------
+
+
+@bp.post("/inbound")
+def inject_inbound() -> Response:
+    """A customer's message to the business, delivered to the inbound webhook now."""
+    body = json_body()
+    scope = optional_strings(body, "application_id", "api_key")
+    message_uuid = sandbox().inbound(
+        body.get("channel"), body.get("from"), body.get("to"), body.get("content"), **scope
+    )
+    return jsonify(message_uuid=message_uuid), 201
+
+
+@bp.post("/reset")
+def reset() -> Response:
+    scope = optional_strings(json_body(), "api_key", "application_id")
+    deleted = sandbox().reset(scope["api_key"], scope["application_id"])
+    return jsonify(deleted_messages=deleted)
+
+
+@bp.get("/applications")
+def list_applications() -> Response:
+    engine = sandbox()
+    return jsonify(
+        applications=[application_item(a) for a in engine.applications.values()],
+        defaults={
+            "status_url": engine.webhooks.status_url,
+            "inbound_url": engine.webhooks.inbound_url,
+        },
+    )
+
+
+def application_item(app: Any) -> dict[str, Any]:
+    return {
+        "application_id": app.application_id,
+        "status_url": app.status_url,
+        "inbound_url": app.inbound_url,
+        "public_key": app.public_key,
+    }
+
+
+@bp.put("/applications/<application_id>")
+def put_application(application_id: str) -> Response:
+    fields = optional_strings(json_body(), "status_url", "inbound_url", "public_key")
+    try:
+        app = sandbox().set_application(application_id, **fields)
+    except ConfigError as exc:
+        raise invalid_params([InvalidParameter("public_key", str(exc))]) from None
+    return jsonify(application_item(app))
+
+
+@bp.put("/defaults")
+def put_defaults() -> Response:
+    urls = optional_strings(json_body(), "status_url", "inbound_url")
+    sandbox().set_default_urls(urls["status_url"], urls["inbound_url"])
+    return jsonify(urls)
+
+
+@bp.get("/scenarios")
+def list_scenarios() -> Response:
+    engine = sandbox()
+    return jsonify(
+        scenarios=[
+            {
+                "name": s.name,
+                "description": s.description,
+                "select": "fallback" if s.fallback else s.select,
+                "rules": len(s.rules) + len(s.index),
+                "source": s.source,
+            }
+            for s in engine.library.scenarios.values()
+        ],
+        selected={scope: list(names) for scope, names in engine.selected.items()},
+    )
+
+
+@bp.put("/scenarios/selected")
+def select_scenarios() -> Response:
+    body = json_body()
+    names = body.get("scenarios")
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise invalid_params([InvalidParameter("scenarios", "must be a list of scenario names")])
+    scope = optional_strings(body, "api_key", "application_id")
+    key = scope["application_id"] or scope["api_key"] or ""
+    sandbox().select_scenarios(names, key)
+    return jsonify(scope=key, scenarios=names)
+
+
 @bp.get("/clock")
 def clock() -> Response:
     return jsonify(clock_state(sandbox()))
@@ -49,9 +245,7 @@ def advance_clock() -> Response:
     engine = sandbox()
     seconds = json_body().get("seconds")
     if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
-        raise problems.gateway(
-            400, "invalid-clock", "Invalid clock request", 'Give {"seconds": N} with N >= 0.'
-        )
+        raise invalid_params([InvalidParameter("seconds", "is required: a number >= 0")])
     if not engine.clock.manual:
         raise problems.gateway(
             409,

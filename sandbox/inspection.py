@@ -1,0 +1,195 @@
+"""What the admin API shows: filtered pages of messages and webhooks, one message in full,
+and waits that return as soon as something matching exists. No Flask here.
+
+A wait blocks on the journal's change condition (no polling). On a manual clock it moves
+the clock to the next due event itself, so a test that waits never has to touch time.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from .dispatcher import Dispatcher
+from .events import timestamp
+from .problems import InvalidParameter, invalid_params
+from .store import EVENT_COLUMNS_BY_FILTER, MESSAGE_COLUMNS_BY_FILTER, Query, Store
+
+MESSAGE_FILTERS = tuple(MESSAGE_COLUMNS_BY_FILTER)
+WEBHOOK_FILTERS = tuple(EVENT_COLUMNS_BY_FILTER)
+SETTLED = ("delivered", "unsent", "failed")
+MAX_LIMIT = 500
+MAX_WAIT = 60.0
+ARRIVED_SHOWN = 20
+
+
+def parse_time(name: str, raw: str) -> float:
+    """ISO 8601 (``2026-01-01T12:00:00Z``) or seconds since the epoch."""
+    try:
+        return float(raw)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise ValueError(f"must be an ISO 8601 time or epoch seconds; got {raw!r}") from None
+
+
+def parse_query(params: Mapping[str, str], filters: Sequence[str]) -> Query:
+    """Query-string parameters -> Query; a 400 listing every parameter that is wrong."""
+    equals, problems, extra = {}, [], {}
+    for name, raw in params.items():
+        try:
+            if name in filters:
+                equals[name] = tuple(v for v in raw.split(",") if v != "")
+            elif name in ("since", "until"):
+                extra[name] = parse_time(name, raw)
+            elif name in ("limit", "before"):
+                extra[name] = parse_int(raw, 1, MAX_LIMIT if name == "limit" else None)
+            elif name not in ("timeout", "for"):
+                raise ValueError(f"is not a filter; use one of {', '.join(filters)}, since, until")
+        except ValueError as exc:
+            problems.append(InvalidParameter(name, str(exc)))
+    if problems:
+        raise invalid_params(problems)
+    return Query(equals={k: v for k, v in equals.items() if v}, **extra)
+
+
+def parse_int(raw: str, low: int, high: int | None) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"must be a whole number; got {raw!r}") from None
+    if value < low or (high is not None and value > high):
+        raise ValueError(f"must be between {low} and {high}" if high else f"must be >= {low}")
+    return value
+
+
+def when(value: float | None) -> str | None:
+    return None if value is None else timestamp(value)
+
+
+def message_summary(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "message_uuid": row["uuid"],
+        "direction": row["direction"],
+        "received_at": when(row["received_at"]),
+        "api_key": row["api_key"],
+        "application_id": row["application_id"],
+        "channel": row["channel"],
+        "to": row["to_addr"],
+        "from": row["from_addr"],
+        "client_ref": row["client_ref"],
+        "status": row["status"],
+        "response_status": row["response_status"],
+        "scenario": row["scenario"],
+        "rule": row["rule"],
+    }
+
+
+def attempt_item(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "url": row["url"],
+        "at": when(row["at"]),
+        "status_code": row["status_code"],
+        "latency_ms": row["latency_ms"],
+        "error": row["error"],
+    }
+
+
+def webhook_item(row: Mapping[str, Any], attempts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "message_uuid": row["message_uuid"],
+        "kind": row["kind"],
+        "position": row["position"],
+        "status": row["status"],
+        "state": row["state"],
+        "due_at": when(row["due_at"]),
+        "occurred_at": when(row["occurred_at"]),
+        "delivered_at": when(row["delivered_at"]),
+        "url": row["url"],
+        "payload": json.loads(row["payload"]) if row["payload"] else None,
+        "problem": row["problem"],
+        "attempts": [attempt_item(a) for a in attempts],
+    }
+
+
+class Inspector:
+    """Reads the journal for the admin API, and waits on it."""
+
+    def __init__(self, store: Store, dispatcher: Dispatcher) -> None:
+        self.store = store
+        self.dispatcher = dispatcher
+
+    def messages(self, query: Query) -> dict[str, Any]:
+        rows = self.store.find_messages(query)
+        return page([message_summary(r) for r in rows], rows, query, "seq")
+
+    def webhooks(self, query: Query) -> dict[str, Any]:
+        rows = self.store.find_events(query)
+        return page(self.webhook_items(rows), rows, query, "id")
+
+    def webhook_items(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        attempts = self.store.attempts_for_events([r["id"] for r in rows])
+        return [webhook_item(r, attempts[r["id"]]) for r in rows]
+
+    def message(self, message_uuid: str) -> dict[str, Any] | None:
+        row = self.store.get_message(message_uuid)
+        if row is None:
+            return None
+        detail = message_summary(row)
+        detail["request"] = row["request"]
+        detail["response"] = {"status": row["response_status"], "body": row["response_body"]}
+        detail["trace_id"] = row["trace_id"]
+        detail["events"] = self.webhook_items(self.store.events_for(message_uuid))
+        return detail
+
+    def wait(self, kind: str, query: Query, timeout: float) -> tuple[dict | None, list[dict]]:
+        """The first item matching ``query`` within ``timeout`` s, else (None, what arrived)."""
+        if kind == "webhook" and "state" not in query.equals:
+            query = replace(query, equals={**query.equals, "state": SETTLED})
+        find = self.store.find_messages if kind == "message" else self.store.find_events
+        deadline = time.monotonic() + min(timeout, MAX_WAIT)
+        while True:
+            seen = self.store.version
+            rows = find(replace(query, limit=1))
+            if rows:
+                return self.item(kind, rows[0]), []
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None, self.arrived(kind, query)
+            if not self.advance_manual_clock():
+                self.store.wait_for_change(seen, remaining)
+
+    def item(self, kind: str, row: Mapping[str, Any]) -> dict[str, Any]:
+        return message_summary(row) if kind == "message" else self.webhook_items([row])[0]
+
+    def advance_manual_clock(self) -> bool:
+        """On a manual clock, move to the next due event; False if there is none."""
+        clock = self.dispatcher.clock
+        due = self.dispatcher.next_due() if clock.manual else None
+        if due is None:
+            return False
+        self.dispatcher.advance(max(0.0, due - clock.now()))
+        return True
+
+    def arrived(self, kind: str, query: Query) -> list[dict[str, Any]]:
+        """What did arrive: that message's webhooks, else the latest items in the same scope."""
+        keep = (
+            ("message_uuid",) if "message_uuid" in query.equals else ("api_key", "application_id")
+        )
+        loose = Query({k: v for k, v in query.equals.items() if k in keep}, limit=ARRIVED_SHOWN)
+        if kind == "message":
+            return [message_summary(r) for r in self.store.find_messages(loose)]
+        return self.webhook_items(self.store.find_events(loose))
+
+
+def page(items: list[dict[str, Any]], rows: Sequence[Mapping[str, Any]], query: Query, key: str):
+    """One page, newest first; ``next_before`` is the cursor of the next page (or None)."""
+    full = len(rows) == query.limit
+    return {"items": items, "next_before": rows[-1][key] if full and rows else None}

@@ -1,0 +1,145 @@
+"""pytest plugin: a ``messages_sandbox`` fixture (registered through the pytest11 entry point).
+
+One sandbox per test session, in a background thread on a free loopback port, on the
+manual clock (or ``--messages-sandbox-clock fast``); reset before each test. Webhooks are
+captured by the sandbox itself unless the test sends them to its own app with
+``use_webhooks``. Waits never need the test to move the clock. A webhook payload that
+fails the spec during a test fails that test. ``--messages-sandbox-url`` points the
+fixture at a sandbox that is already running (a container in CI) instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .client import SandboxClient, WaitTimeout
+
+CAPTURE = {"status_url": "/_sandbox/sink/status", "inbound_url": "/_sandbox/sink/inbound"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("messages-sandbox")
+    group.addoption(
+        "--messages-sandbox-url",
+        default=None,
+        help="use the Messages Sandbox running at this URL instead of starting one",
+    )
+    group.addoption(
+        "--messages-sandbox-clock",
+        choices=("manual", "fast"),
+        default="manual",
+        help="manual (default: time moves only for waits) or fast (real clock, 100x)",
+    )
+    group.addoption(
+        "--messages-sandbox-admin-token", default=None, help="admin token of that sandbox"
+    )
+
+
+class MessagesSandbox:
+    """What a test gets: the sandbox's URL, and ways to look, wait, inject and reset."""
+
+    def __init__(self, client: SandboxClient) -> None:
+        self.client = client
+        self.url = client.url
+        self.messages_url = client.url + "/v0.1/messages"
+
+    def send(
+        self, body: dict[str, Any], api_key: str = "key", api_secret: str = "secret", **headers: str
+    ) -> tuple[int, Any]:
+        """POST a message with Basic credentials; (status, body) — your own client works too."""
+        return self.client.send(body, api_key, api_secret, headers or None)
+
+    def messages(self, **filters: Any) -> list[dict[str, Any]]:
+        return self.client.messages(**filters)
+
+    def message(self, message_uuid: str) -> dict[str, Any]:
+        return self.client.message(message_uuid)
+
+    def webhooks(self, **filters: Any) -> list[dict[str, Any]]:
+        return self.client.webhooks(**filters)
+
+    def wait_for_status(self, message_uuid: str, status: str, timeout: float = 10.0) -> dict:
+        """The status webhook's payload once it was delivered (raises, showing what came)."""
+        found = self.client.wait(
+            "webhook", timeout, message_uuid=message_uuid, kind="status", status=status
+        )
+        return found["payload"]
+
+    def send_inbound(
+        self,
+        channel: str = "whatsapp",
+        from_: str = "447700900000",
+        to: str = "14157386170",
+        text: str | None = None,
+        content: dict[str, Any] | None = None,
+        **scope: Any,
+    ) -> str:
+        """Inject a customer's message (Faker fills what is left out); its message_uuid."""
+        if text is not None:
+            content = {"type": "text", "text": text}
+        fields = {"channel": channel, "from": from_, "to": to, "content": content, **scope}
+        return self.client.inbound(**fields)
+
+    def wait_for_inbound(self, timeout: float = 10.0, **filters: Any) -> dict[str, Any]:
+        """The payload of the next inbound webhook matching ``filters``, once delivered."""
+        return self.client.wait("webhook", timeout, kind="inbound", **filters)["payload"]
+
+    def use_webhooks(self, status_url: str | None = None, inbound_url: str | None = None) -> None:
+        """Send webhooks to your own app for the rest of this test."""
+        self.client.set_defaults(status_url, inbound_url)
+
+    def select_scenarios(self, *names: str) -> None:
+        self.client.select_scenarios(*names)
+
+    def advance(self, seconds: float) -> dict[str, Any]:
+        """Move the manual clock (waits do it for you; this is for 'nothing happened' checks)."""
+        return self.client.advance(seconds)
+
+    def reset(self) -> None:
+        """Forget everything, and capture webhooks again."""
+        self.client.reset()
+        self.client.set_defaults(*(self.url + path for path in CAPTURE.values()))
+
+    def invalid_payloads(self) -> list[dict[str, Any]]:
+        return self.client.webhooks(state="invalid")
+
+
+@pytest.fixture(scope="session")
+def messages_sandbox_client(request: pytest.FixtureRequest) -> Iterator[SandboxClient]:
+    """The session's sandbox: started here on a free port, or the one given by URL."""
+    url = request.config.getoption("--messages-sandbox-url")
+    token = request.config.getoption("--messages-sandbox-admin-token")
+    if url:
+        yield SandboxClient(url, admin_token=token)
+        return
+    from .config import Settings
+    from .server import Server
+
+    fast = request.config.getoption("--messages-sandbox-clock") == "fast"
+    settings = Settings(
+        port=0,
+        log_level="warning",
+        clock="real" if fast else "manual",
+        speed=100.0 if fast else 1.0,
+    )
+    server = Server(settings).start()
+    yield SandboxClient(server.url)
+    server.stop()
+
+
+@pytest.fixture
+def messages_sandbox(messages_sandbox_client: SandboxClient) -> Iterator[MessagesSandbox]:
+    """A clean sandbox for this test (reset before it), capturing webhooks by default."""
+    sandbox = MessagesSandbox(messages_sandbox_client)
+    sandbox.reset()
+    yield sandbox
+    invalid = sandbox.invalid_payloads()
+    if invalid:
+        problems = "\n".join(f"  - {w['message_uuid']}: {w['problem']}" for w in invalid)
+        pytest.fail(f"the sandbox built webhook payloads that fail the spec:\n{problems}")
+
+
+__all__ = ["MessagesSandbox", "WaitTimeout"]

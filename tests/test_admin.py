@@ -1,0 +1,305 @@
+"""The /_sandbox/ admin API over real HTTP; every answer is checked against its own document."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import pytest
+import yaml
+from openapi_core import Config, OpenAPI
+from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
+
+from .receiver import Behaviour, Receiver
+from .samples import VALID, message
+from .tokens import KEY, bearer
+
+
+def basic(key: str) -> str:
+    return "Basic " + base64.b64encode(f"{key}:secret".encode()).decode()
+
+
+@pytest.fixture(scope="module")
+def document() -> OpenAPI:
+    from sandbox.web.admin import ADMIN_DOCUMENT
+
+    config = Config(extra_media_type_deserializers={"application/problem+json": json.loads})
+    return OpenAPI.from_dict(yaml.safe_load(ADMIN_DOCUMENT.read_text()), config=config)
+
+
+@pytest.fixture
+def receiver():
+    receiver = Receiver()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def sandbox(start_sandbox, receiver):
+    return start_sandbox(
+        clock="manual", status_url=receiver.url + "/status", inbound_url=receiver.url + "/inbound"
+    )
+
+
+@pytest.fixture
+def admin(sandbox, document):
+    """Call the admin API and check the answer against the admin document."""
+
+    def call(method: str, path: str, expect: int = 200, **kwargs):
+        response = sandbox.http.request(method, f"{sandbox.url}/_sandbox{path}", **kwargs)
+        assert response.status_code == expect, response.text
+        if response.status_code != 204:
+            document.validate_response(
+                RequestsOpenAPIRequest(response.request), RequestsOpenAPIResponse(response)
+            )
+        return response.json() if response.content else None
+
+    return call
+
+
+def test_health_and_the_admin_document(sandbox, admin):
+    assert admin("GET", "/health")["status"] == "ok"
+    text = sandbox.get("/_sandbox/openapi.yaml").text
+    from openapi_spec_validator import validate
+
+    validate(yaml.safe_load(text))
+
+
+def test_list_messages_filters_and_pages_newest_first(sandbox, admin):
+    sent = []
+    for i in range(5):
+        body = message("sms-text", client_ref=f"ref-{i}", to__number=f"4477009000{i:02d}")
+        sent.append(sandbox.send(body, basic("key-a" if i % 2 else "key-b")).json()["message_uuid"])
+    sandbox.send(VALID["whatsapp-text"], basic("key-a"))
+
+    everything = admin("GET", "/messages")["items"]
+    assert [m["message_uuid"] for m in everything][1:] == sent[::-1]
+    assert (
+        admin("GET", "/messages", params={"channel": "whatsapp"})["items"][0]["to"]
+        == "447700900000"
+    )
+    by_key = admin("GET", "/messages", params={"api_key": "key-a", "channel": "sms"})["items"]
+    assert [m["client_ref"] for m in by_key] == ["ref-3", "ref-1"]
+    assert (
+        admin("GET", "/messages", params={"client_ref": "ref-2,ref-4"})["items"][0]["client_ref"]
+        == "ref-4"
+    )
+    first = admin("GET", "/messages", params={"limit": 2})
+    second = admin("GET", "/messages", params={"limit": 2, "before": first["next_before"]})
+    assert [m["client_ref"] for m in first["items"] + second["items"]] == [
+        None,
+        "ref-4",
+        "ref-3",
+        "ref-2",
+    ]
+    future = admin("GET", "/messages", params={"since": "2100-01-01T00:00:00Z"})
+    assert future["items"] == [] and future["next_before"] is None
+    past = admin("GET", "/messages", params={"until": time.time() - 3600})
+    assert past["items"] == []
+
+
+def test_bad_filters_are_400_naming_each(admin):
+    body = admin("GET", "/messages", 400, params={"colour": "red", "limit": "0", "since": "soon"})
+    names = {p["name"]: p["reason"] for p in body["invalid_parameters"]}
+    assert set(names) == {"colour", "limit", "since"}
+    assert names["limit"] == "must be between 1 and 500"
+
+
+def test_one_message_in_full(sandbox, admin, receiver):
+    receiver.answer(Behaviour(500))
+    message_uuid = sandbox.send(VALID["sms-text"]).json()["message_uuid"]
+    sandbox.sandbox.dispatcher.advance(30)
+
+    detail = admin("GET", f"/messages/{message_uuid}")
+    assert detail["request"] == VALID["sms-text"]
+    assert detail["response"] == {"status": 202, "body": {"message_uuid": message_uuid}}
+    assert (detail["scenario"], detail["rule"], detail["status"]) == ("default", "sms", "delivered")
+    submitted, delivered = detail["events"]
+    assert [a["status_code"] for a in submitted["attempts"]] == [500, 200]
+    assert submitted["attempts"][0]["error"] == "HTTP 500"
+    assert submitted["attempts"][0]["url"] == receiver.url + "/status"
+    assert submitted["payload"]["status"] == "submitted" and submitted["state"] == "delivered"
+    assert isinstance(submitted["attempts"][1]["latency_ms"], float)
+    assert (
+        admin("GET", "/messages/nope", 404)["detail"] == "There is no message nope in the journal."
+    )
+
+
+def test_list_webhooks_filters(sandbox, admin):
+    first = sandbox.send(VALID["whatsapp-text"]).json()["message_uuid"]
+    sandbox.send(VALID["sms-text"])
+    sandbox.sandbox.dispatcher.advance(30)
+    reads = admin("GET", "/webhooks", params={"status": "read"})["items"]
+    assert [w["message_uuid"] for w in reads] == [first]
+    mine = admin("GET", "/webhooks", params={"message_uuid": first})["items"]
+    assert [w["status"] for w in mine] == ["read", "delivered", "submitted"]
+    assert (
+        len(admin("GET", "/webhooks", params={"channel": "sms", "state": "delivered"})["items"])
+        == 2
+    )
+
+
+def test_wait_returns_as_soon_as_the_webhook_exists_on_a_manual_clock(sandbox, admin):
+    message_uuid = sandbox.send(VALID["whatsapp-text"]).json()["message_uuid"]
+    started = time.perf_counter()
+    # Nobody moves the clock: the pending wait does, from due event to due event.
+    found = admin(
+        "GET", "/wait", params={"message_uuid": message_uuid, "status": "read", "timeout": 10}
+    )
+    assert time.perf_counter() - started < 5
+    assert found["payload"]["status"] == "read" and found["state"] == "delivered"
+
+
+def test_wait_on_a_real_clock_returns_when_it_happens(start_sandbox, document):
+    client = start_sandbox(speed=50)
+    message_uuid = client.send(VALID["sms-text"]).json()["message_uuid"]
+    response = client.get(
+        "/_sandbox/wait",
+        params={"message_uuid": message_uuid, "status": "delivered", "timeout": 10},
+    )
+    assert response.status_code == 200 and response.json()["state"] == "unsent"
+
+
+def test_wait_times_out_with_408_showing_what_arrived(sandbox, admin):
+    message_uuid = sandbox.send(VALID["sms-text"]).json()["message_uuid"]
+    body = admin(
+        "GET", "/wait", 408, params={"message_uuid": message_uuid, "status": "read", "timeout": 0.5}
+    )
+    assert body["type"].endswith("#wait-timeout")
+    assert [w["status"] for w in body["arrived"]] == ["delivered", "submitted"]
+
+
+def test_wait_for_a_message(sandbox, admin):
+    sandbox.send(message("sms-text", client_ref="late-one"))
+    found = admin("GET", "/wait", params={"for": "message", "client_ref": "late-one", "timeout": 1})
+    assert found["client_ref"] == "late-one"
+
+
+def test_inject_inbound(sandbox, admin, receiver):
+    created = admin(
+        "POST",
+        "/inbound",
+        201,
+        json={
+            "channel": "whatsapp",
+            "from": "447700900000",
+            "to": "14157386170",
+            "content": {"type": "text", "text": "Hi there"},
+        },
+    )
+    (request,) = receiver.wait_for(1, "/inbound")
+    assert request.json["message_uuid"] == created["message_uuid"]
+    assert request.json["message"]["content"] == {"type": "text", "text": "Hi there"}
+    listed = admin("GET", "/messages", params={"direction": "inbound"})["items"]
+    assert listed[0]["message_uuid"] == created["message_uuid"]
+
+
+def test_inject_inbound_validates(admin):
+    body = admin(
+        "POST", "/inbound", 400, json={"channel": "sms", "to": 5, "content": {"type": "sticker"}}
+    )
+    assert {p["name"] for p in body["invalid_parameters"]} == {
+        "channel",
+        "from",
+        "to",
+        "content.type",
+    }
+    assert admin("POST", "/inbound", 400, data="[1]", headers={"Content-Type": "application/json"})
+
+
+def test_scoped_reset_isolates_two_api_keys(sandbox, admin, receiver):
+    a = sandbox.send(VALID["sms-text"], basic("key-a")).json()["message_uuid"]
+    b = sandbox.send(VALID["sms-text"], basic("key-b")).json()["message_uuid"]
+    assert admin("POST", "/reset", json={"api_key": "key-a"}) == {"deleted_messages": 1}
+
+    assert admin("GET", "/messages", params={"api_key": "key-a"})["items"] == []
+    assert [
+        m["message_uuid"] for m in admin("GET", "/messages", params={"api_key": "key-b"})["items"]
+    ] == [b]
+    sandbox.sandbox.dispatcher.advance(30)
+    got = {r.json["message_uuid"] for r in receiver.on("/status")}
+    assert got == {b}  # a's scheduled webhooks were cancelled by the reset
+    assert a not in got
+
+
+def test_full_reset_restores_the_start_configuration(sandbox, admin):
+    admin("PUT", "/defaults", json={"status_url": "http://127.0.0.1:9/x", "inbound_url": None})
+    admin("PUT", "/applications/app-1", json={"status_url": "http://127.0.0.1:9/app"})
+    sandbox.send(VALID["sms-text"])
+    assert admin("POST", "/reset") == {"deleted_messages": 1}
+    apps = admin("GET", "/applications")
+    assert apps["applications"] == [] and apps["defaults"]["status_url"].endswith("/status")
+
+
+def test_applications_route_webhooks_and_verify_keys(sandbox, admin, receiver):
+    from cryptography.hazmat.primitives import serialization
+
+    pem = (
+        KEY.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    app = admin(
+        "PUT", "/applications/app-7", json={"status_url": receiver.url + "/app7", "public_key": pem}
+    )
+    assert app["status_url"].endswith("/app7")
+    message_uuid = sandbox.send(VALID["sms-text"], bearer("app-7")).json()["message_uuid"]
+    sandbox.sandbox.dispatcher.advance(30)
+    assert {r.json["message_uuid"] for r in receiver.on("/app7")} == {message_uuid}
+    # Now that a key is known, another application's token is refused.
+    assert sandbox.send(VALID["sms-text"], bearer("app-8")).status_code == 401
+    bad = admin("PUT", "/applications/app-9", 400, json={"public_key": "not a pem"})
+    assert bad["invalid_parameters"][0]["name"] == "public_key"
+
+
+def test_select_scenarios_per_scope(sandbox, admin, receiver):
+    names = {s["name"]: s["select"] for s in admin("GET", "/scenarios")["scenarios"]}
+    assert names["whatsapp-window"] == "on-request" and names["default"] == "fallback"
+    admin("PUT", "/scenarios/selected", json={"scenarios": ["whatsapp-window"], "api_key": "key-a"})
+    assert admin("GET", "/scenarios")["selected"] == {"key-a": ["whatsapp-window"]}
+    a = sandbox.send(VALID["whatsapp-text"], basic("key-a")).json()["message_uuid"]
+    b = sandbox.send(VALID["whatsapp-text"], basic("key-b")).json()["message_uuid"]
+    sandbox.sandbox.dispatcher.advance(30)
+    last = {r.json["message_uuid"]: r.json for r in receiver.on("/status")}
+    assert last[a]["status"] == "rejected" and last[a]["error"]["code"] == 1340
+    assert last[b]["status"] == "read"
+    unknown = admin("PUT", "/scenarios/selected", 400, json={"scenarios": ["nope"]})
+    assert unknown["type"].endswith("#unknown-scenario")
+
+
+def test_clock(sandbox, admin):
+    before = admin("GET", "/clock")
+    after = admin("POST", "/clock/advance", json={"seconds": 90})
+    assert before["clock"] == "manual" and after["now"] > before["now"]
+    admin("POST", "/clock/advance", 400, json={"seconds": "soon"})
+
+
+def test_sink_accepts_everything(sandbox):
+    response = sandbox.http.post(sandbox.url + "/_sandbox/sink/status/x", json={"a": 1})
+    assert response.status_code == 204
+
+
+def test_admin_token_protects_everything_but_health_and_sink(start_sandbox):
+    client = start_sandbox(admin_token="s3cret")
+    assert client.get("/_sandbox/health").status_code == 200
+    assert client.http.post(client.url + "/_sandbox/sink/s", json={}).status_code == 204
+    refused = client.get("/_sandbox/messages")
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == (
+        "The admin API needs 'Authorization: Bearer <admin token>' (see --admin-token)."
+    )
+    assert (
+        client.get("/_sandbox/messages", headers={"Authorization": "Bearer nope"}).status_code
+        == 401
+    )
+    ok = client.get("/_sandbox/messages", headers={"Authorization": "Bearer s3cret"})
+    assert ok.status_code == 200
+    # The Messages API itself is not behind the admin token.
+    assert client.send(VALID["sms-text"]).status_code == 202
+
+
+def test_admin_calls_are_not_journaled_as_api_traffic(sandbox, admin):
+    admin("GET", "/messages")
+    admin("POST", "/reset")
+    assert admin("GET", "/messages")["items"] == []
