@@ -13,13 +13,19 @@ import pytest
 
 from sandbox.config import OPTIONS
 
+pytest_plugins = ["pytester"]
+
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.S)
 HEX32 = re.compile(r"[0-9a-f]{32}")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
-VOLATILE = {"message_uuid": UUID, "instance": HEX32, "now": TIMESTAMP}
+VOLATILE = {
+    "message_uuid": UUID,
+    "instance": HEX32,
+    **dict.fromkeys(("now", "timestamp", "due_at", "occurred_at", "received_at"), TIMESTAMP),
+}
 
 
 def blocks() -> list[tuple[str, str, int, int]]:
@@ -42,8 +48,7 @@ def examples() -> list[tuple[str, Any, int]]:
         curl = text.split("\n", 1)[1] if text.startswith(SERVE) else text
         if lang == "sh" and curl.startswith("curl") and next_lang == "json":
             status = re.search(r"answers `(\d{3})", README[end:start])
-            default = 202 if "message_uuid" in answer else 200
-            found.append((text, answer, int(status.group(1)) if status else default))
+            found.append((text, answer, int(status.group(1)) if status else None))
     return found
 
 
@@ -59,10 +64,21 @@ def sandbox_for(block: str, client, start_sandbox):
     return start_sandbox(settings)
 
 
-def curl_to_request(command: str, base_url: str) -> dict[str, Any]:
+def curl_commands(block: str) -> list[list[str]]:
+    """The arguments of each curl command of a block, after any serve line."""
+    body = block.split("\n", 1)[1] if block.startswith(SERVE) else block
+    commands: list[list[str]] = []
+    for token in shlex.split(body.replace("\\\n", " ")):
+        if token == "curl":
+            commands.append([])
+        else:
+            commands[-1].append(token)
+    return commands
+
+
+def curl_to_request(args: list[str], base_url: str) -> dict[str, Any]:
     """The few curl options the README uses (-s -u -H -d -X) -> requests arguments."""
-    command = command.split("\n", 1)[1] if command.startswith(SERVE) else command
-    args = shlex.split(command.replace("\\\n", " "))[1:]
+    args = list(args)
     request: dict[str, Any] = {"method": "GET", "headers": {}}
     while args:
         arg = args.pop(0)
@@ -105,10 +121,13 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_second():
 
 @pytest.mark.parametrize("index", range(len(examples())))
 def test_readme_example_answers_as_documented(client, start_sandbox, index):
-    command, answer, status = examples()[index]
-    target = sandbox_for(command, client, start_sandbox)
-    request = curl_to_request(command, target.url)
-    response = target.http.request(**request)
+    block, answer, status = examples()[index]
+    target = sandbox_for(block, client, start_sandbox)
+    for command in curl_commands(block):  # the answer shown is the last command's
+        request = curl_to_request(command, target.url)
+        response = target.http.request(**request)
+    if status is None:  # not stated: what a success of that call is
+        status = 202 if request["url"].endswith("/v0.1/messages") else 200
     assert response.status_code == status, response.text
     assert_same_shape(json.loads(answer), response.json())
 
@@ -120,11 +139,12 @@ def test_every_setting_is_documented():
 
 
 def payload_examples() -> list[dict]:
-    """The webhook payloads the README shows (JSON blocks with a timestamp)."""
+    """The webhook payloads the Webhooks section shows (JSON blocks with a timestamp)."""
+    section = README.split("## Webhooks")[1].split("\n## ")[0]
     return [
         json.loads(text)
         for lang, text, _, _ in blocks()
-        if lang == "json" and '"timestamp"' in text
+        if lang == "json" and '"timestamp"' in text and text in section
     ]
 
 
@@ -214,3 +234,10 @@ def test_readme_worked_example_does_what_it_says(start_sandbox, tmp_path):
         assert elapsed >= 0.2 and set(burst.json()) == {"type", "title", "detail", "instance"}
     finally:
         receiver.stop()
+
+
+def test_readme_pytest_example_passes_as_another_projects_test(pytester):
+    section = README.split("### With pytest")[1]
+    example = next(text for lang, text, _, _ in blocks() if lang == "python" and text in section)
+    pytester.makepyfile(test_notifications=example)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
