@@ -23,7 +23,6 @@ from typing import Any
 from .channels import pick
 
 Predicate = Callable[[str | None], bool]
-FACTS = ("channel", "to", "from", "content_type", "text", "client_ref", "application_id", "api_key")
 
 
 class ScenarioError(ValueError):
@@ -55,11 +54,35 @@ class Facts:
                 "client_ref": pick(body, "client_ref", str),
                 "application_id": application_id,
                 "api_key": api_key,
+                "to_number": pick(body, "to.number", str),
             }
         )
 
     def get(self, name: str) -> str | None:
+        if name == "to_country" and name not in self.values:  # computed when a rule asks
+            self.values[name] = country_of(self.values.get("to_number"))
         return self.values.get(name)
+
+
+def country_of(number: str | None) -> str | None:
+    """The main region of a number's calling code ('GB', 'US'…), 'unknown' if it has none.
+
+    None for messages addressed by id. A dict lookup in phonenumbers' table, not a parse:
+    numbers that are merely fictional (447700900000) still belong to their country.
+    """
+    if number is None:
+        return None
+    from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
+
+    for length in (1, 2, 3):
+        regions = (
+            COUNTRY_CODE_TO_REGION_CODE.get(int(number[:length]))
+            if number[:length].isdigit()
+            else None
+        )
+        if regions:
+            return regions[0]
+    return "unknown"
 
 
 def address_of(side: Any) -> str | None:

@@ -385,4 +385,31 @@ def test_valid_files_and_the_built_ins_check_ok(tmp_path):
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    assert "ok: 7 scenario(s)" in result.stdout
+    assert "ok: 8 scenario(s)" in result.stdout
+
+
+def test_unknown_country_code_is_rejected_with_1040(manual, receiver):
+    message_uuid = manual.send(message("sms-text", to__number="2800000000")).json()["message_uuid"]
+    fictional_uk = manual.send(VALID["sms-text"]).json()["message_uuid"]  # 447700900000
+    manual.sandbox.dispatcher.advance(10)
+    (rejected,) = statuses(receiver, message_uuid)
+    assert rejected["status"] == "rejected"
+    assert rejected["error"] == {"code": 1040, "reason": "Invalid message"}
+    assert statuses(receiver, fictional_uk)[-1]["status"] == "delivered"
+
+
+def test_rules_can_match_the_recipients_country(start_sandbox, receiver, tmp_path):
+    path = write(
+        tmp_path,
+        "countries.yaml",
+        "rules:\n  - match: {to_country: [US, CA]}\n"
+        "    script: [{status: undeliverable, error: 1250}]\n",
+    )
+    client = start_sandbox(clock="manual", status_url=receiver.url + "/status", scenarios=(path,))
+    us = client.send(message("whatsapp-text", to__number="14155550100")).json()["message_uuid"]
+    uk = client.send(VALID["whatsapp-text"]).json()["message_uuid"]
+    by_id = client.send(VALID["messenger-text"]).json()["message_uuid"]
+    client.sandbox.dispatcher.advance(30)
+    assert statuses(receiver, us)[-1]["error"]["code"] == 1250
+    assert statuses(receiver, uk)[-1]["status"] == "read"
+    assert statuses(receiver, by_id)[-1]["status"] == "read"  # ids have no country
