@@ -65,9 +65,10 @@ class Randomness:
             return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
 
     def child(self) -> random.Random:
-        """A generator of its own for one message (drawn in request order when seeded)."""
-        if not self.seeded:
-            return random.Random()
+        """A generator of its own for one message, drawn from the main one in request order.
+
+        (An unseeded ``random.Random()`` would read os.urandom each time: ~35 µs a message.)
+        """
         with self._lock:
             return random.Random(self._rng.getrandbits(64))
 
@@ -232,7 +233,7 @@ class Sandbox:
             return False
         state = "pending" if webhook.url else "unsent"
         status = job.step.get("status") if job.kind == "status" else None
-        self.store.occurred(job.event_id, when, text, webhook.url, state, status)
+        self.store.occurred(job.event_id, job.message_uuid, when, text, webhook.url, state, status)
         job.url, job.body = webhook.url, webhook.body
         return webhook.url is not None
 

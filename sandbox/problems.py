@@ -8,6 +8,7 @@ API's own ``InvalidParams`` type (see docs/behaviour.md §2).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -52,6 +53,10 @@ class Problem(Exception):
             body["invalid_parameters"] = [p.as_dict() for p in self.invalid_parameters]
         body.update(self.extra)
         return body
+
+    def to_json(self, instance: str) -> bytes:
+        """The body as sent: compact UTF-8 JSON."""
+        return json.dumps(self.body(instance), separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def gateway(status: int, error_id: str, title: str, detail: str, **extra) -> Problem:

@@ -17,6 +17,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -107,15 +108,30 @@ def predicate(spec: Any) -> Predicate:
     return lambda value: value == exact
 
 
+def exact_values(spec: Any) -> frozenset[str] | None:
+    """The values a condition accepts if it names them exactly; None for prefix/pattern."""
+    items = spec if isinstance(spec, list) else [spec]
+    if any(isinstance(item, dict) for item in items):
+        return None
+    return frozenset(str(item) for item in items)
+
+
 @dataclass(frozen=True)
 class Matcher:
-    """All of the given conditions (none given: matches everything)."""
+    """All of the given conditions (none given: matches everything).
+
+    ``exact_to`` is the set of recipients the rule can match at all, when its ``to``
+    condition names them exactly: a scenario whose rules all do is skipped in one lookup.
+    """
 
     conditions: tuple[tuple[str, Predicate], ...] = ()
+    exact_to: frozenset[str] | None = None
 
     @classmethod
     def of(cls, spec: dict[str, Any] | None) -> Matcher:
-        return cls(tuple((name, predicate(value)) for name, value in (spec or {}).items()))
+        spec = spec or {}
+        exact = exact_values(spec["to"]) if "to" in spec else None
+        return cls(tuple((name, predicate(value)) for name, value in spec.items()), exact)
 
     def matches(self, facts: Facts) -> bool:
         return all(test(facts.get(name)) for name, test in self.conditions)
@@ -156,10 +172,21 @@ class Scenario:
 
     def find(self, facts: Facts) -> Rule | None:
         """The first rule matching ``facts``: an exact-recipient rule first, then in order."""
-        rule = self.index.get(facts.get("to") or "")
+        to = facts.get("to") or ""
+        rule = self.index.get(to)
         if rule is not None:
             return rule
+        if self.recipients is not None and to not in self.recipients:
+            return None
         return next((r for r in self.rules if r.matcher.matches(facts)), None)
+
+    @cached_property
+    def recipients(self) -> frozenset[str] | None:
+        """Every recipient some rule names exactly, if all rules name theirs (else None)."""
+        sets = [rule.matcher.exact_to for rule in self.rules]
+        if not sets or any(s is None for s in sets):
+            return None
+        return frozenset().union(*sets)
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from types import FrameType
 
+from waitress.channel import HTTPChannel
 from waitress.server import create_server
+from waitress.task import ErrorTask
 
 from .config import Settings
 from .engine import Sandbox
-from .web import create_app
+from .problems import gateway
+from .web import TRACE_HEADER, create_app
 
 log = logging.getLogger("sandbox.server")
 
@@ -31,6 +35,8 @@ class Server:
             # The request body limit is ours (413 in the Error shape), not waitress's.
             max_request_body_size=max(settings.max_body * 4, 1 << 20),
         )
+        # HTTP that never reaches the app (a malformed header…) still gets the Error shape.
+        self.wsgi.channel_class = ProblemChannel
         self._thread: threading.Thread | None = None
 
     @property
@@ -72,6 +78,27 @@ class Server:
     def _close_all(self) -> None:
         for dispatcher in list(self.wsgi._map.values()):
             dispatcher.close()
+
+
+class ProblemErrorTask(ErrorTask):
+    """waitress's answer to unparsable HTTP, in the spec's Error shape with a trace id."""
+
+    def execute(self) -> None:
+        error = self.request.error
+        trace = os.urandom(16).hex()
+        slug = error.reason.lower().replace(" ", "-")
+        body = gateway(error.code, slug, error.reason, f"{error.body}.").to_json(trace)
+        self.status = f"{error.code} {error.reason}"
+        self.response_headers.extend(
+            [("Content-Type", "application/problem+json"), (TRACE_HEADER, trace)]
+        )
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+
+
+class ProblemChannel(HTTPChannel):
+    error_task_class = ProblemErrorTask
 
 
 def interrupt(signum: int, frame: FrameType | None) -> None:

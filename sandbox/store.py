@@ -55,8 +55,7 @@ CREATE TABLE IF NOT EXISTS events (
     application_id TEXT,
     UNIQUE (message_uuid, position)
 );
-CREATE INDEX IF NOT EXISTS events_open ON events (state);
-CREATE INDEX IF NOT EXISTS events_message ON events (message_uuid);
+-- UNIQUE (message_uuid, position) serves lookups by message; state is only scanned at start.
 CREATE TABLE IF NOT EXISTS attempts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     event_id INTEGER NOT NULL,
@@ -291,6 +290,7 @@ class Store:
     def occurred(
         self,
         event_id: int,
+        message_uuid: str,
         when: float,
         payload: str,
         url: str | None,
@@ -304,11 +304,7 @@ class Store:
                 (when, payload, url, state, event_id),
             )
             if status:
-                db.execute(
-                    "UPDATE messages SET status = ? WHERE uuid = "
-                    "(SELECT message_uuid FROM events WHERE id = ?)",
-                    (status, event_id),
-                )
+                db.execute("UPDATE messages SET status = ? WHERE uuid = ?", (status, message_uuid))
 
     def invalid(self, event_id: int, when: float, payload: str, problem: str) -> None:
         """A payload that failed the spec's schema: a sandbox bug, journaled, never sent."""

@@ -6,7 +6,6 @@ with its trace id and answered 500 in the same shape, and the server keeps servi
 
 from __future__ import annotations
 
-import json
 import logging
 
 from flask import Flask, Response, g, request
@@ -21,9 +20,7 @@ PROBLEM_JSON = "application/problem+json"
 
 
 def render_problem(problem: Problem) -> Response:
-    body = json.dumps(
-        problem.body(g.get("trace_id", "")), separators=(",", ":"), ensure_ascii=False
-    )
+    body = problem.to_json(g.get("trace_id", ""))
     response = Response(body, status=problem.status, mimetype=PROBLEM_JSON)
     for name, value in problem.headers:
         response.headers[name] = value
