@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -40,6 +42,7 @@ class Receiver:
         self.behaviours: deque[Behaviour] = deque()
         self.default = Behaviour(200)
         self.cond = threading.Condition()
+        self.connections: set = set()
         self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(
@@ -84,14 +87,30 @@ class Receiver:
             return matching()[:count]
 
     def stop(self) -> None:
+        """Really down: stop listening and cut the keep-alive connections still open
+        (ThreadingHTTPServer would otherwise go on serving them after shutdown)."""
         self.server.shutdown()
         self.server.server_close()
+        with self.cond:
+            for connection in list(self.connections):
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                with receiver.cond:
+                    receiver.connections.add(self.connection)
+
+            def finish(self) -> None:
+                with receiver.cond:
+                    receiver.connections.discard(self.connection)
+                super().finish()
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
