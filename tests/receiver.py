@@ -45,6 +45,8 @@ class Receiver:
         self.connections: set = set()
         self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.server.daemon_threads = True
+        # A sender that gives up (a timeout) breaks the pipe: expected here, not news.
+        self.server.handle_error = lambda request, address: None
         self.thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
