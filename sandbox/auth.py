@@ -46,9 +46,11 @@ def iso(epoch: float) -> str:
 
 def load_public_keys(applications: Mapping[str, Application]) -> dict[str, Any]:
     """Parse every configured PEM once, at start-up (a bad key stops the start)."""
+    keys: dict[str, Any] = {}
+    if not any(app.public_key for app in applications.values()):
+        return keys  # and cryptography (~10 MB) is never imported
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-    keys = {}
     for app in applications.values():
         if app.public_key:
             try:

@@ -134,7 +134,7 @@ OPTIONS: tuple[Option, ...] = (
         metavar="PATH",
     ),
     Option("admin_token", str, None, "require 'Authorization: Bearer T' on /_sandbox/"),
-    Option("journal_limit", int, 10_000, "messages kept by the in-memory journal (oldest go)"),
+    Option("journal_limit", int, 5_000, "messages kept by the in-memory journal (oldest go)"),
 )
 
 OPTION_BY_NAME = {o.name: o for o in OPTIONS}

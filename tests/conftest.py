@@ -12,6 +12,8 @@ import requests
 from sandbox.config import Settings
 from sandbox.server import Server
 
+from .processes import ServeProcess
+
 BASIC = "Basic " + base64.b64encode(b"key1:secret1").decode()
 
 
@@ -69,6 +71,22 @@ def invalid_payloads(server: Server) -> list[dict]:
     if server.sandbox.store.closed:
         return []  # the test stopped it itself (a restart test)
     return server.sandbox.store.query("SELECT problem FROM events WHERE state = 'invalid'")
+
+
+@pytest.fixture
+def spawn() -> Iterator[Callable[..., ServeProcess]]:
+    """Start `messages-sandbox serve` processes; any still running are killed afterwards."""
+    processes: list[ServeProcess] = []
+
+    def start(args, **kwargs) -> ServeProcess:
+        processes.append(ServeProcess(args, **kwargs))
+        return processes[-1]
+
+    yield start
+    for process in processes:
+        if process.proc.poll() is None:
+            process.proc.kill()
+            process.proc.wait()
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,13 @@ import pytest
 import requests
 
 from .conftest import BASIC
-from .processes import ServeProcess, serve_command
+from .processes import serve_command
 from .samples import VALID
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_serve_answers_logs_requests_and_stops_cleanly(signum):
-    process = ServeProcess(serve_command())
+def test_serve_answers_logs_requests_and_stops_cleanly(spawn, signum):
+    process = spawn(serve_command())
     url = process.wait_until_healthy()
 
     response = requests.post(
@@ -31,8 +31,8 @@ def test_serve_answers_logs_requests_and_stops_cleanly(signum):
     process.wait_for_line("Messages Sandbox stopped")
 
 
-def test_environment_configures_the_server():
-    process = ServeProcess(serve_command(), env={"SANDBOX_MAX_BODY": "100"})
+def test_environment_configures_the_server(spawn):
+    process = spawn(serve_command(), env={"SANDBOX_MAX_BODY": "100"})
     url = process.wait_until_healthy()
     response = requests.post(
         url + "/v0.1/messages", json=VALID["sms-text"], headers={"Authorization": BASIC}
@@ -56,8 +56,8 @@ def test_bad_configuration_exits_2_with_a_message(flags, message):
     assert message in result.stderr
 
 
-def test_port_in_use_exits_2():
-    process = ServeProcess(serve_command())
+def test_port_in_use_exits_2(spawn):
+    process = spawn(serve_command())
     url = process.wait_until_healthy()
     port = url.rsplit(":", 1)[1]
     result = subprocess.run(

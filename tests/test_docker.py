@@ -16,7 +16,6 @@ from pathlib import Path
 
 import requests
 
-from .processes import ServeProcess
 from .test_durability import free_port
 
 DOCKERFILE = (Path(__file__).resolve().parent.parent / "Dockerfile").read_text()
@@ -48,14 +47,14 @@ def test_dockerfile_is_slim_non_root_and_exec_form():
     assert "curl" not in instruction("HEALTHCHECK")
 
 
-def test_entry_point_and_health_check_work(tmp_path):
+def test_entry_point_and_health_check_work(spawn, tmp_path):
     entry = json.loads(instruction("ENTRYPOINT"))
     healthcheck = json.loads(re.sub(r"^.*?CMD ", "", instruction("HEALTHCHECK")))
     env = {**environment(), "SANDBOX_PORT": str(free_port()), "SANDBOX_SCENARIOS": str(tmp_path)}
     (tmp_path / "mine.yaml").write_text("rules:\n  - match: {to: '447700900999'}\n    script: []\n")
     command = [str(Path(sys.executable).parent / entry[0]), *entry[1:]]
 
-    process = ServeProcess(command, env=env)
+    process = spawn(command, env=env)
     url = process.wait_until_healthy()
     assert url == f"http://127.0.0.1:{env['SANDBOX_PORT']}"
     check = subprocess.run(

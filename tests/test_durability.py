@@ -8,7 +8,7 @@ import socket
 import requests
 
 from .conftest import BASIC
-from .processes import ServeProcess, serve_command
+from .processes import serve_command
 from .receiver import Receiver
 from .samples import VALID
 
@@ -43,10 +43,10 @@ def test_restart_delivers_what_was_pending(start_sandbox, tmp_path):
         receiver.stop()
 
 
-def test_sigkill_loses_nothing_accepted(tmp_path):
+def test_sigkill_loses_nothing_accepted(spawn, tmp_path):
     db, port = str(tmp_path / "journal.db"), free_port()
     flags = ["--db", db, "--speed", "200", "--status-url", f"http://127.0.0.1:{port}/status"]
-    process = ServeProcess(serve_command(*flags))
+    process = spawn(serve_command(*flags))
     url = process.wait_until_healthy()
     sent = []
     for name in ("sms-text", "whatsapp-text", "messenger-text", "viber-text") * 5:
@@ -58,7 +58,7 @@ def test_sigkill_loses_nothing_accepted(tmp_path):
 
     receiver = Receiver(port)
     try:
-        restarted = ServeProcess(serve_command(*flags))
+        restarted = spawn(serve_command(*flags))
         restarted.wait_until_healthy()
         expected = {"sms-text": 2, "viber-text": 2, "whatsapp-text": 3, "messenger-text": 3}
         receiver.wait_for(sum(expected[name] for _, name in sent), "/status", timeout=30)

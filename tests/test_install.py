@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from .processes import ServeProcess
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -44,10 +42,8 @@ def test_installed_package_carries_the_spec_and_scenarios(installed, tmp_path):
     assert "messages-olympus-0.3.1.yml" in out[2]
 
 
-def test_installed_command_serves_from_any_directory(installed, tmp_path):
-    process = ServeProcess(
-        [installed / "bin" / "messages-sandbox", "serve", "--port", "0"], cwd=tmp_path
-    )
+def test_installed_command_serves_from_any_directory(spawn, installed, tmp_path):
+    process = spawn([installed / "bin" / "messages-sandbox", "serve", "--port", "0"], cwd=tmp_path)
     url = process.wait_until_healthy()
     assert url.startswith("http://127.0.0.1:")
     assert process.stop() == 0

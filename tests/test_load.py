@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from .conftest import BASIC
-from .processes import ServeProcess, serve_command
+from .processes import serve_command
 from .receiver import Behaviour, Receiver
 from .samples import VALID, message
 from .test_durability import free_port
@@ -136,11 +136,11 @@ def wait_until_settled(client, expected: int, timeout: float = 60) -> None:
         seen = store.wait_for_change(seen, deadline - time.monotonic())
 
 
-def test_sigkill_mid_load_loses_nothing_accepted(tmp_path):
+def test_sigkill_mid_load_loses_nothing_accepted(spawn, tmp_path):
     port, db = free_port(), str(tmp_path / "journal.db")
     receiver = Receiver(port)
     flags = ["--db", db, "--speed", "100", "--status-url", f"http://127.0.0.1:{port}/status"]
-    process = ServeProcess(serve_command(*flags))
+    process = spawn(serve_command(*flags))
     url = process.wait_until_healthy()
     accepted: list[str] = []
     killer = threading.Timer(1.0, lambda: process.proc.send_signal(signal.SIGKILL))
@@ -150,7 +150,7 @@ def test_sigkill_mid_load_loses_nothing_accepted(tmp_path):
             accepted += send_many(url, [VALID["sms-text"]] * 40, clients=4)
         assert len(accepted) > 40
 
-        restarted = ServeProcess(serve_command(*flags))
+        restarted = spawn(serve_command(*flags))
         restarted.wait_until_healthy()
         expected = {(u, s) for u in accepted for s in ("submitted", "delivered")}
         receiver.wait_for(len(expected), "/status", timeout=60)
