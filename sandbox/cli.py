@@ -8,8 +8,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import __version__
 from .config import OPTIONS, ConfigError, Option, load_settings
+from .version import __version__
 
 
 def add_option(parser: argparse.ArgumentParser, option: Option) -> None:

@@ -14,12 +14,13 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from .. import __version__, problems
+from .. import problems
 from ..config import ConfigError
 from ..engine import Sandbox
 from ..events import timestamp
 from ..inspection import MESSAGE_FILTERS, WEBHOOK_FILTERS, parse_query
 from ..problems import InvalidParameter, invalid_params
+from ..version import __version__
 
 bp = Blueprint("admin", __name__, url_prefix="/_sandbox")
 ADMIN_DOCUMENT = Path(__file__).resolve().parent.parent / "admin-openapi.yaml"
