@@ -13,6 +13,7 @@ from sandbox.config import Settings
 from sandbox.server import Server
 
 from .processes import ServeProcess
+from .receiver import Receiver
 
 BASIC = "Basic " + base64.b64encode(b"key1:secret1").decode()
 
@@ -87,6 +88,22 @@ def spawn() -> Iterator[Callable[..., ServeProcess]]:
         if process.proc.poll() is None:
             process.proc.kill()
             process.proc.wait()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on a free loopback port."""
+    receiver = Receiver()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def manual(start_sandbox, receiver) -> Client:
+    """A sandbox on the manual clock whose webhooks go to the receiver."""
+    return start_sandbox(
+        clock="manual", status_url=receiver.url + "/status", inbound_url=receiver.url + "/inbound"
+    )
 
 
 @pytest.fixture(scope="module")

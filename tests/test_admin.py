@@ -11,7 +11,7 @@ import yaml
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
-from .receiver import Behaviour, Receiver
+from .receiver import Behaviour
 from .samples import VALID, message
 from .tokens import KEY, bearer
 
@@ -29,25 +29,11 @@ def document() -> OpenAPI:
 
 
 @pytest.fixture
-def receiver():
-    receiver = Receiver()
-    yield receiver
-    receiver.stop()
-
-
-@pytest.fixture
-def sandbox(start_sandbox, receiver):
-    return start_sandbox(
-        clock="manual", status_url=receiver.url + "/status", inbound_url=receiver.url + "/inbound"
-    )
-
-
-@pytest.fixture
-def admin(sandbox, document):
+def admin(manual, document):
     """Call the admin API and check the answer against the admin document."""
 
     def call(method: str, path: str, expect: int = 200, **kwargs):
-        response = sandbox.http.request(method, f"{sandbox.url}/_sandbox{path}", **kwargs)
+        response = manual.http.request(method, f"{manual.url}/_sandbox{path}", **kwargs)
         assert response.status_code == expect, response.text
         if response.status_code != 204:
             document.validate_response(
@@ -58,20 +44,20 @@ def admin(sandbox, document):
     return call
 
 
-def test_health_and_the_admin_document(sandbox, admin):
+def test_health_and_the_admin_document(manual, admin):
     assert admin("GET", "/health")["status"] == "ok"
-    text = sandbox.get("/_sandbox/openapi.yaml").text
+    text = manual.get("/_sandbox/openapi.yaml").text
     from openapi_spec_validator import validate
 
     validate(yaml.safe_load(text))
 
 
-def test_list_messages_filters_and_pages_newest_first(sandbox, admin):
+def test_list_messages_filters_and_pages_newest_first(manual, admin):
     sent = []
     for i in range(5):
         body = message("sms-text", client_ref=f"ref-{i}", to__number=f"4477009000{i:02d}")
-        sent.append(sandbox.send(body, basic("key-a" if i % 2 else "key-b")).json()["message_uuid"])
-    sandbox.send(VALID["whatsapp-text"], basic("key-a"))
+        sent.append(manual.send(body, basic("key-a" if i % 2 else "key-b")).json()["message_uuid"])
+    manual.send(VALID["whatsapp-text"], basic("key-a"))
 
     everything = admin("GET", "/messages")["items"]
     assert [m["message_uuid"] for m in everything][1:] == sent[::-1]
@@ -106,10 +92,10 @@ def test_bad_filters_are_400_naming_each(admin):
     assert names["limit"] == "must be between 1 and 500"
 
 
-def test_one_message_in_full(sandbox, admin, receiver):
+def test_one_message_in_full(manual, admin, receiver):
     receiver.answer(Behaviour(500))
-    message_uuid = sandbox.send(VALID["sms-text"]).json()["message_uuid"]
-    sandbox.sandbox.dispatcher.advance(30)
+    message_uuid = manual.send(VALID["sms-text"]).json()["message_uuid"]
+    manual.sandbox.dispatcher.advance(30)
 
     detail = admin("GET", f"/messages/{message_uuid}")
     assert detail["request"] == VALID["sms-text"]
@@ -126,10 +112,10 @@ def test_one_message_in_full(sandbox, admin, receiver):
     )
 
 
-def test_list_webhooks_filters(sandbox, admin):
-    first = sandbox.send(VALID["whatsapp-text"]).json()["message_uuid"]
-    sandbox.send(VALID["sms-text"])
-    sandbox.sandbox.dispatcher.advance(30)
+def test_list_webhooks_filters(manual, admin):
+    first = manual.send(VALID["whatsapp-text"]).json()["message_uuid"]
+    manual.send(VALID["sms-text"])
+    manual.sandbox.dispatcher.advance(30)
     reads = admin("GET", "/webhooks", params={"status": "read"})["items"]
     assert [w["message_uuid"] for w in reads] == [first]
     mine = admin("GET", "/webhooks", params={"message_uuid": first})["items"]
@@ -140,8 +126,8 @@ def test_list_webhooks_filters(sandbox, admin):
     )
 
 
-def test_wait_returns_as_soon_as_the_webhook_exists_on_a_manual_clock(sandbox, admin):
-    message_uuid = sandbox.send(VALID["whatsapp-text"]).json()["message_uuid"]
+def test_wait_returns_as_soon_as_the_webhook_exists_on_a_manual_clock(manual, admin):
+    message_uuid = manual.send(VALID["whatsapp-text"]).json()["message_uuid"]
     started = time.perf_counter()
     # Nobody moves the clock: the pending wait does, from due event to due event.
     found = admin(
@@ -161,8 +147,8 @@ def test_wait_on_a_real_clock_returns_when_it_happens(start_sandbox, document):
     assert response.status_code == 200 and response.json()["state"] == "unsent"
 
 
-def test_wait_times_out_with_408_showing_what_arrived(sandbox, admin):
-    message_uuid = sandbox.send(VALID["sms-text"]).json()["message_uuid"]
+def test_wait_times_out_with_408_showing_what_arrived(manual, admin):
+    message_uuid = manual.send(VALID["sms-text"]).json()["message_uuid"]
     body = admin(
         "GET", "/wait", 408, params={"message_uuid": message_uuid, "status": "read", "timeout": 0.5}
     )
@@ -170,13 +156,13 @@ def test_wait_times_out_with_408_showing_what_arrived(sandbox, admin):
     assert [w["status"] for w in body["arrived"]] == ["delivered", "submitted"]
 
 
-def test_wait_for_a_message(sandbox, admin):
-    sandbox.send(message("sms-text", client_ref="late-one"))
+def test_wait_for_a_message(manual, admin):
+    manual.send(message("sms-text", client_ref="late-one"))
     found = admin("GET", "/wait", params={"for": "message", "client_ref": "late-one", "timeout": 1})
     assert found["client_ref"] == "late-one"
 
 
-def test_inject_inbound(sandbox, admin, receiver):
+def test_inject_inbound(manual, admin, receiver):
     created = admin(
         "POST",
         "/inbound",
@@ -208,31 +194,31 @@ def test_inject_inbound_validates(admin):
     assert admin("POST", "/inbound", 400, data="[1]", headers={"Content-Type": "application/json"})
 
 
-def test_scoped_reset_isolates_two_api_keys(sandbox, admin, receiver):
-    a = sandbox.send(VALID["sms-text"], basic("key-a")).json()["message_uuid"]
-    b = sandbox.send(VALID["sms-text"], basic("key-b")).json()["message_uuid"]
+def test_scoped_reset_isolates_two_api_keys(manual, admin, receiver):
+    a = manual.send(VALID["sms-text"], basic("key-a")).json()["message_uuid"]
+    b = manual.send(VALID["sms-text"], basic("key-b")).json()["message_uuid"]
     assert admin("POST", "/reset", json={"api_key": "key-a"}) == {"deleted_messages": 1}
 
     assert admin("GET", "/messages", params={"api_key": "key-a"})["items"] == []
     assert [
         m["message_uuid"] for m in admin("GET", "/messages", params={"api_key": "key-b"})["items"]
     ] == [b]
-    sandbox.sandbox.dispatcher.advance(30)
+    manual.sandbox.dispatcher.advance(30)
     got = {r.json["message_uuid"] for r in receiver.on("/status")}
     assert got == {b}  # a's scheduled webhooks were cancelled by the reset
     assert a not in got
 
 
-def test_full_reset_restores_the_start_configuration(sandbox, admin):
+def test_full_reset_restores_the_start_configuration(manual, admin):
     admin("PUT", "/defaults", json={"status_url": "http://127.0.0.1:9/x", "inbound_url": None})
     admin("PUT", "/applications/app-1", json={"status_url": "http://127.0.0.1:9/app"})
-    sandbox.send(VALID["sms-text"])
+    manual.send(VALID["sms-text"])
     assert admin("POST", "/reset") == {"deleted_messages": 1}
     apps = admin("GET", "/applications")
     assert apps["applications"] == [] and apps["defaults"]["status_url"].endswith("/status")
 
 
-def test_applications_route_webhooks_and_verify_keys(sandbox, admin, receiver):
+def test_applications_route_webhooks_and_verify_keys(manual, admin, receiver):
     from cryptography.hazmat.primitives import serialization
 
     pem = (
@@ -244,23 +230,23 @@ def test_applications_route_webhooks_and_verify_keys(sandbox, admin, receiver):
         "PUT", "/applications/app-7", json={"status_url": receiver.url + "/app7", "public_key": pem}
     )
     assert app["status_url"].endswith("/app7")
-    message_uuid = sandbox.send(VALID["sms-text"], bearer("app-7")).json()["message_uuid"]
-    sandbox.sandbox.dispatcher.advance(30)
+    message_uuid = manual.send(VALID["sms-text"], bearer("app-7")).json()["message_uuid"]
+    manual.sandbox.dispatcher.advance(30)
     assert {r.json["message_uuid"] for r in receiver.on("/app7")} == {message_uuid}
     # Now that a key is known, another application's token is refused.
-    assert sandbox.send(VALID["sms-text"], bearer("app-8")).status_code == 401
+    assert manual.send(VALID["sms-text"], bearer("app-8")).status_code == 401
     bad = admin("PUT", "/applications/app-9", 400, json={"public_key": "not a pem"})
     assert bad["invalid_parameters"][0]["name"] == "public_key"
 
 
-def test_select_scenarios_per_scope(sandbox, admin, receiver):
+def test_select_scenarios_per_scope(manual, admin, receiver):
     names = {s["name"]: s["select"] for s in admin("GET", "/scenarios")["scenarios"]}
     assert names["whatsapp-window"] == "on-request" and names["default"] == "fallback"
     admin("PUT", "/scenarios/selected", json={"scenarios": ["whatsapp-window"], "api_key": "key-a"})
     assert admin("GET", "/scenarios")["selected"] == {"key-a": ["whatsapp-window"]}
-    a = sandbox.send(VALID["whatsapp-text"], basic("key-a")).json()["message_uuid"]
-    b = sandbox.send(VALID["whatsapp-text"], basic("key-b")).json()["message_uuid"]
-    sandbox.sandbox.dispatcher.advance(30)
+    a = manual.send(VALID["whatsapp-text"], basic("key-a")).json()["message_uuid"]
+    b = manual.send(VALID["whatsapp-text"], basic("key-b")).json()["message_uuid"]
+    manual.sandbox.dispatcher.advance(30)
     last = {r.json["message_uuid"]: r.json for r in receiver.on("/status")}
     assert last[a]["status"] == "rejected" and last[a]["error"]["code"] == 1340
     assert last[b]["status"] == "read"
@@ -268,15 +254,15 @@ def test_select_scenarios_per_scope(sandbox, admin, receiver):
     assert unknown["type"].endswith("#unknown-scenario")
 
 
-def test_clock(sandbox, admin):
+def test_clock(manual, admin):
     before = admin("GET", "/clock")
     after = admin("POST", "/clock/advance", json={"seconds": 90})
     assert before["clock"] == "manual" and after["now"] > before["now"]
     admin("POST", "/clock/advance", 400, json={"seconds": "soon"})
 
 
-def test_sink_accepts_everything(sandbox):
-    response = sandbox.http.post(sandbox.url + "/_sandbox/sink/status/x", json={"a": 1})
+def test_sink_accepts_everything(manual):
+    response = manual.http.post(manual.url + "/_sandbox/sink/status/x", json={"a": 1})
     assert response.status_code == 204
 
 
@@ -299,7 +285,7 @@ def test_admin_token_protects_everything_but_health_and_sink(start_sandbox):
     assert client.send(VALID["sms-text"]).status_code == 202
 
 
-def test_admin_calls_are_not_journaled_as_api_traffic(sandbox, admin):
+def test_admin_calls_are_not_journaled_as_api_traffic(manual, admin):
     admin("GET", "/messages")
     admin("POST", "/reset")
     assert admin("GET", "/messages")["items"] == []

@@ -10,7 +10,6 @@ import pytest
 
 from sandbox.spec import Spec
 
-from .receiver import Receiver
 from .samples import VALID, message
 from .tokens import bearer
 
@@ -32,20 +31,6 @@ UNDELIVERABLE = {
     1331,
     1360,
 }
-
-
-@pytest.fixture
-def receiver():
-    receiver = Receiver()
-    yield receiver
-    receiver.stop()
-
-
-@pytest.fixture
-def manual(start_sandbox, receiver):
-    return start_sandbox(
-        clock="manual", status_url=receiver.url + "/status", inbound_url=receiver.url + "/inbound"
-    )
 
 
 def statuses(receiver, message_uuid: str) -> list[dict]:

@@ -25,21 +25,6 @@ LIFECYCLES = {
 }
 
 
-@pytest.fixture
-def receiver():
-    receiver = Receiver()
-    yield receiver
-    receiver.stop()
-
-
-@pytest.fixture
-def manual(start_sandbox, receiver):
-    """A sandbox on the manual clock whose webhooks go to the receiver."""
-    return start_sandbox(
-        clock="manual", status_url=receiver.url + "/status", inbound_url=receiver.url + "/inbound"
-    )
-
-
 @pytest.fixture(scope="module")
 def schemas():
     spec = Spec.load()
