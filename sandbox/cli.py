@@ -31,26 +31,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_serve_command(commands)
+    add_scenario_commands(commands)
+    add_helper_commands(commands)
+    return parser
+
+
+def add_serve_command(commands: Any) -> None:
     serve = commands.add_parser("serve", help="start the sandbox (POST /v0.1/messages)")
     for option in OPTIONS:
         add_option(serve, option)
     serve.set_defaults(run=run_serve)
 
+
+def add_scenario_commands(commands: Any) -> None:
+    """`scenarios check`, `scenarios list` and `errors`: about the scenario files."""
     scenarios = commands.add_parser("scenarios", help="check or list scenario files")
     actions = scenarios.add_subparsers(dest="action", required=True, metavar="ACTION")
     check = actions.add_parser("check", help="validate scenario files (exit 1 on problems)")
     check.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or directories")
-    check.add_argument("--spec", help="OpenAPI document (default: the shipped 0.3.1)")
-    check.set_defaults(run=run_scenarios_check)
     listing = actions.add_parser("list", help="list loaded scenarios, built-in ones included")
     listing.add_argument("paths", nargs="*", metavar="PATH", help="extra scenario files or dirs")
-    listing.add_argument("--spec", help="OpenAPI document (default: the shipped 0.3.1)")
-    listing.set_defaults(run=run_scenarios_list)
-
     errors = commands.add_parser("errors", help="the error codes and their magic recipients")
-    errors.add_argument("--spec", help="OpenAPI document (default: the shipped 0.3.1)")
-    errors.set_defaults(run=run_errors)
+    for command, run in (
+        (check, run_scenarios_check),
+        (listing, run_scenarios_list),
+        (errors, run_errors),
+    ):
+        command.add_argument("--spec", help="OpenAPI document (default: the shipped 0.3.1)")
+        command.set_defaults(run=run)
 
+
+def add_helper_commands(commands: Any) -> None:
+    """`inbound` and `messages`: helpers over a running sandbox's admin API."""
     inbound = commands.add_parser("inbound", help="send a customer message to a running sandbox")
     add_client_options(inbound)
     inbound.add_argument("--channel", default="whatsapp", help="whatsapp (default), messenger, mms")
@@ -64,13 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("messages", help="list what a running sandbox received")
     add_client_options(listing)
     for name in ("to", "from", "channel", "status", "client_ref", "api_key", "direction"):
-        listing.add_argument(
-            f"--{name.replace('_', '-')}", dest=f"filter_{name}", help=f"only this {name}"
-        )
+        flag = f"--{name.replace('_', '-')}"
+        listing.add_argument(flag, dest=f"filter_{name}", help=f"only this {name}")
     listing.add_argument("--limit", type=int, default=20, help="how many (newest first)")
     listing.add_argument("--json", action="store_true", help="print the JSON page as it came")
     listing.set_defaults(run=run_messages)
-    return parser
 
 
 def add_client_options(parser: argparse.ArgumentParser) -> None:

@@ -179,17 +179,9 @@ class Sandbox:
         message_uuid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         step = {"inbound": content or {}, "seed": rng.getrandbits(63), "message_uuid": message_uuid}
         now = self.clock.now()
-        record = {
-            "uuid": message_uuid,
-            "direction": "inbound",
-            "received_at": time.time(),
-            "api_key": api_key,
-            "application_id": application_id,
-            "channel": channel,
-            "to_addr": business,
-            "from_addr": customer,
-            "request": {"channel": channel, "from": customer, "to": business, "content": content},
-        }
+        record = inbound_record(
+            message_uuid, channel, customer, business, content, api_key, application_id
+        )
         (event_id,) = self.store.add_message(
             record, [{"position": 0, "kind": "inbound", "step": step, "due_at": now}]
         )
@@ -346,6 +338,29 @@ def message_record(
         "scenario": choice.scenario if choice else None,
         "rule": choice.rule if choice else None,
         "trace_id": trace_id,
+    }
+
+
+def inbound_record(
+    message_uuid: str,
+    channel: str,
+    customer: str,
+    business: str,
+    content: Any,
+    api_key: str | None,
+    application_id: str | None,
+) -> dict[str, Any]:
+    """The journal row of an injected inbound message (its 'request' is what was injected)."""
+    return {
+        "uuid": message_uuid,
+        "direction": "inbound",
+        "received_at": time.time(),
+        "api_key": api_key,
+        "application_id": application_id,
+        "channel": channel,
+        "to_addr": business,
+        "from_addr": customer,
+        "request": {"channel": channel, "from": customer, "to": business, "content": content},
     }
 
 
