@@ -189,15 +189,16 @@ class Dispatcher:
                 if due is None:
                     return
                 self.working += 1
-            try:
-                for action, job in due:
+            for action, job in due:
+                try:
                     self._handle(action, job)
-            except Exception:
-                log.exception("dispatcher step failed")
-            finally:
-                with self.cond:
-                    self.working -= 1
-                    self.cond.notify_all()
+                except Exception:  # one broken event must not strand the others of the batch
+                    log.exception(
+                        "event %s of %s could not be handled", job.event_id, job.message_uuid
+                    )
+            with self.cond:
+                self.working -= 1
+                self.cond.notify_all()
 
     def _wait_for_due(self) -> list[tuple[str, Job]] | None:
         """Under the lock: block until something is due (or stop); None means stop."""

@@ -303,3 +303,19 @@ def test_invalid_payload_is_journaled_as_a_bug_and_not_sent(manual, receiver, mo
 
 def statuses_at(receiver, path: str, message_uuid: str) -> list[dict]:
     return [r.json for r in receiver.on(path) if r.json["message_uuid"] == message_uuid]
+
+
+def test_one_failing_event_does_not_strand_the_others_due_with_it(manual, receiver, monkeypatch):
+    sent = [manual.send(VALID["sms-text"]).json()["message_uuid"] for _ in range(3)]
+    real = manual.sandbox.dispatcher.prepare
+    broken = sent[1]
+
+    def prepare(job):
+        if job.message_uuid == broken:
+            raise RuntimeError("simulated failure")  # a bug outside prepare's own guard
+        return real(job)
+
+    monkeypatch.setattr(manual.sandbox.dispatcher, "prepare", prepare)
+    manual.sandbox.dispatcher.advance(30)  # all three messages' events fall due together
+    for message_uuid in (sent[0], sent[2]):
+        assert [p["status"] for p in statuses(receiver, message_uuid)] == ["submitted", "delivered"]
