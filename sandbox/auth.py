@@ -21,6 +21,7 @@ from .config import Application, ConfigError
 from .problems import Problem, gateway, unauthorized
 
 JWT_LIFETIME_WITHOUT_EXP = 15 * 60
+LATEST_TIME = 253_402_300_799  # 9999-12-31T23:59:59Z
 CLOCK_SKEW = 30
 REQUIRED_CLAIMS = ("application_id", "iat", "jti")
 HOW_TO = "send 'Authorization: Basic base64(api_key:api_secret)' or 'Authorization: Bearer <JWT>'"
@@ -49,16 +50,22 @@ def load_public_keys(applications: Mapping[str, Application]) -> dict[str, Any]:
     keys: dict[str, Any] = {}
     if not any(app.public_key for app in applications.values()):
         return keys  # and cryptography (~10 MB) is never imported
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
     for app in applications.values():
         if app.public_key:
             try:
-                keys[app.application_id] = load_pem_public_key(app.public_key.encode())
+                key = load_pem_public_key(app.public_key.encode())
             except ValueError as exc:
                 raise ConfigError(
                     f"application {app.application_id}: bad public key: {exc}"
                 ) from None
+            if not isinstance(key, RSAPublicKey):
+                raise ConfigError(
+                    f"application {app.application_id}: the public key must be RSA (RS256 JWTs)"
+                )
+            keys[app.application_id] = key
     return keys
 
 
@@ -141,8 +148,11 @@ class Authenticator:
         if not isinstance(claims["application_id"], str):
             raise unauthorized("JWT claim application_id must be a string.")
         for name in ("iat", "exp", "nbf"):
-            if name in claims and not isinstance(claims[name], int | float):
+            value = claims.get(name, 0)
+            if isinstance(value, bool) or not isinstance(value, int | float):
                 raise unauthorized(f"JWT claim {name} must be a number (seconds since epoch).")
+            if not 0 <= value <= LATEST_TIME:  # also refuses NaN and infinities
+                raise unauthorized(f"JWT claim {name} is not a time between 1970 and 9999.")
         self.check_times(claims)
         return claims["application_id"]
 

@@ -80,9 +80,6 @@ class Schedule:
             due.append((action, job))
         return due
 
-    def __len__(self) -> int:
-        return len(self._heap)
-
     def jobs(self) -> list[Job]:
         return [job for _, _, _, job in self._heap]
 
@@ -106,7 +103,7 @@ class Dispatcher:
         prepare: Prepare,
         policy: RetryPolicy = RetryPolicy(),
         signer: Signer | None = None,
-        senders: int = 16,
+        senders: int = 128,
         per_host: int = 4,
     ) -> None:
         self.store, self.clock, self.transport = store, clock, transport
@@ -119,6 +116,8 @@ class Dispatcher:
         self.host_waiting: dict[str, deque[Job]] = {}
         self.working = 0
         self.running = False
+        # Threads start only as concurrent deliveries need them; with at most ``per_host``
+        # per receiver, 32 slow receivers at once still leave room for every other one.
         self.pool = ThreadPoolExecutor(senders, thread_name_prefix="sandbox-webhook")
         self._thread: threading.Thread | None = None
         if clock.manual:
@@ -192,10 +191,8 @@ class Dispatcher:
             for action, job in due:
                 try:
                     self._handle(action, job)
-                except Exception:  # one broken event must not strand the others of the batch
-                    log.exception(
-                        "event %s of %s could not be handled", job.event_id, job.message_uuid
-                    )
+                except Exception as exc:  # one broken event must not strand the others
+                    self._journal_failure(job, exc)
             with self.cond:
                 self.working -= 1
                 self.cond.notify_all()
@@ -208,6 +205,14 @@ class Dispatcher:
                 return due
             self.cond.wait(self.clock.seconds_until(self.schedule.next_due()))
         return None
+
+    def _journal_failure(self, job: Job, exc: Exception) -> None:
+        """A bug while an event occurred: journal it as invalid (never left 'scheduled')."""
+        log.exception("event %s of %s could not be handled", job.event_id, job.message_uuid)
+        try:
+            self.store.invalid(job.event_id, self.clock.now(), "", f"{type(exc).__name__}: {exc}")
+        except Exception:
+            log.exception("and it could not be journaled either")
 
     def _handle(self, action: str, job: Job) -> None:
         if job.cancelled:
@@ -249,8 +254,10 @@ class Dispatcher:
             headers = self.signer(job, job.body) if self.signer else {}
             outcome = self.transport.post(job.url, job.body, headers)
             self._settle(job, at, outcome)
-        except Exception:
+        except Exception:  # (signing, the journal…): try again later, keep the order
             log.exception("delivery of event %s failed unexpectedly", job.event_id)
+            job.attempts += 1
+            self._retry_later(job)
         finally:
             self._release(host)
 
@@ -262,7 +269,7 @@ class Dispatcher:
             self.policy.give_up_after / self.clock.speed
         )
         state = "delivered" if outcome.ok else ("failed" if give_up else "pending")
-        self.store.attempted(
+        still_there = self.store.attempted(
             job.event_id,
             job.url,
             at,
@@ -271,7 +278,10 @@ class Dispatcher:
             outcome.error or (None if outcome.ok else f"HTTP {outcome.status_code}"),
             state,
         )
-        if state == "pending":
+        if not still_there:  # its message was reset while the POST was in flight
+            job.cancelled = True
+            self._next_in_chain(job)
+        elif state == "pending":
             self._retry_later(job)
         else:
             self._next_in_chain(job)

@@ -90,10 +90,11 @@ class Sandbox:
         self.webhooks = WebhookBuilder(
             self.spec, self.applications, settings.status_url, settings.inbound_url
         )
+        self.transport = Transport(settings.webhook_timeout)
         self.dispatcher = Dispatcher(
             self.store,
             self.clock,
-            Transport(settings.webhook_timeout),
+            self.transport,
             self.prepare,
             RetryPolicy(settings.retry_base, settings.retry_cap, settings.retry_for),
             signer=self.sign if settings.signature_secret else None,
@@ -225,7 +226,10 @@ class Sandbox:
             return False
         state = "pending" if webhook.url else "unsent"
         status = job.step.get("status") if job.kind == "status" else None
-        self.store.occurred(job.event_id, job.message_uuid, when, text, webhook.url, state, status)
+        if not self.store.occurred(
+            job.event_id, job.message_uuid, when, text, webhook.url, state, status
+        ):
+            return False  # its message was reset meanwhile: nothing to send
         job.url, job.body = webhook.url, webhook.body
         return webhook.url is not None
 
@@ -255,6 +259,7 @@ class Sandbox:
     def reset(self, api_key: str | None = None, application_id: str | None = None) -> int:
         """Forget one scope's messages, events, counters and selections (no scope: all of it,
         and applications and default URLs go back to how the sandbox started)."""
+        api_key, application_id = api_key or None, application_id or None  # "" is no scope
         scope = Scope(api_key, application_id)
         forgotten = self.store.delete(scope)
         everything = api_key is None and application_id is None
@@ -414,5 +419,5 @@ def job_from_row(row: dict[str, Any]) -> Job:
     )
     if row["state"] == "pending" and row["payload"]:
         job.url, job.body = row["url"], row["payload"].encode("utf-8")
-        job.attempts = row["attempts"]
+        job.attempts, job.first_attempt_at = row["attempts"], row["first_attempt_at"]
     return job

@@ -23,11 +23,12 @@ MESSAGE_FILTERS = tuple(MESSAGE_COLUMNS_BY_FILTER)
 WEBHOOK_FILTERS = tuple(EVENT_COLUMNS_BY_FILTER)
 SETTLED = ("delivered", "unsent", "failed")
 MAX_LIMIT = 500
+MAX_CURSOR = 2**63 - 1  # SQLite's largest integer
 MAX_WAIT = 60.0
 ARRIVED_SHOWN = 20
 
 
-def parse_time(name: str, raw: str) -> float:
+def parse_time(raw: str) -> float:
     """ISO 8601 (``2026-01-01T12:00:00Z``) or seconds since the epoch."""
     try:
         return float(raw)
@@ -47,9 +48,9 @@ def parse_query(params: Mapping[str, str], filters: Sequence[str]) -> Query:
             if name in filters:
                 equals[name] = tuple(v for v in raw.split(",") if v != "")
             elif name in ("since", "until"):
-                extra[name] = parse_time(name, raw)
+                extra[name] = parse_time(raw)
             elif name in ("limit", "before"):
-                extra[name] = parse_int(raw, 1, MAX_LIMIT if name == "limit" else None)
+                extra[name] = parse_int(raw, 1, MAX_LIMIT if name == "limit" else MAX_CURSOR)
             elif name not in ("timeout", "for"):
                 raise ValueError(f"is not a filter; use one of {', '.join(filters)}, since, until")
         except ValueError as exc:
@@ -59,13 +60,13 @@ def parse_query(params: Mapping[str, str], filters: Sequence[str]) -> Query:
     return Query(equals={k: v for k, v in equals.items() if v}, **extra)
 
 
-def parse_int(raw: str, low: int, high: int | None) -> int:
+def parse_int(raw: str, low: int, high: int) -> int:
     try:
         value = int(raw)
     except ValueError:
         raise ValueError(f"must be a whole number; got {raw!r}") from None
     if value < low or (high is not None and value > high):
-        raise ValueError(f"must be between {low} and {high}" if high else f"must be >= {low}")
+        raise ValueError(f"must be between {low} and {high}")
     return value
 
 
@@ -163,19 +164,20 @@ class Inspector:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None, self.arrived(kind, query)
-            if not self.advance_manual_clock():
+            if not self.advance_manual_clock(remaining):
                 self.store.wait_for_change(seen, remaining)
 
     def item(self, kind: str, row: Mapping[str, Any]) -> dict[str, Any]:
         return message_summary(row) if kind == "message" else self.webhook_items([row])[0]
 
-    def advance_manual_clock(self) -> bool:
-        """On a manual clock, move to the next due event; False if there is none."""
+    def advance_manual_clock(self, timeout: float) -> bool:
+        """On a manual clock, move to the next due event (waiting at most ``timeout`` for
+        its deliveries); False if nothing is due."""
         clock = self.dispatcher.clock
         due = self.dispatcher.next_due() if clock.manual else None
         if due is None:
             return False
-        self.dispatcher.advance(max(0.0, due - clock.now()))
+        self.dispatcher.advance(max(0.0, due - clock.now()), timeout=timeout)
         return True
 
     def arrived(self, kind: str, query: Query) -> list[dict[str, Any]]:

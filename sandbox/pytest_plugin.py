@@ -17,6 +17,8 @@ import pytest
 
 from .client import SandboxClient, WaitTimeout
 
+# Received by the receiver (or journaled, where no URL is set); a webhook given up is not.
+ARRIVED = "delivered,unsent"
 CAPTURE = {"status_url": "/_sandbox/sink/status", "inbound_url": "/_sandbox/sink/inbound"}
 
 
@@ -62,9 +64,18 @@ class MessagesSandbox:
         return self.client.webhooks(**filters)
 
     def wait_for_status(self, message_uuid: str, status: str, timeout: float = 10.0) -> dict:
-        """The status webhook's payload once it was delivered (raises, showing what came)."""
+        """The status webhook's payload once it was delivered (raises, showing what came).
+
+        Delivered means answered 2xx by the receiver; one still being retried, or given up,
+        is not (the error lists its attempts).
+        """
         found = self.client.wait(
-            "webhook", timeout, message_uuid=message_uuid, kind="status", status=status
+            "webhook",
+            timeout,
+            message_uuid=message_uuid,
+            kind="status",
+            status=status,
+            state=ARRIVED,
         )
         return found["payload"]
 
@@ -85,6 +96,7 @@ class MessagesSandbox:
 
     def wait_for_inbound(self, timeout: float = 10.0, **filters: Any) -> dict[str, Any]:
         """The payload of the next inbound webhook matching ``filters``, once delivered."""
+        filters.setdefault("state", ARRIVED)
         return self.client.wait("webhook", timeout, kind="inbound", **filters)["payload"]
 
     def use_webhooks(self, status_url: str | None = None, inbound_url: str | None = None) -> None:

@@ -39,6 +39,7 @@ class Server:
         )
         # HTTP that never reaches the app (a malformed header…) still gets the Error shape.
         self.wsgi.channel_class = ProblemChannel
+        self.sandbox.transport.own_port = self.port
         self._thread: threading.Thread | None = None
 
     @property

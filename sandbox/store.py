@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS events (
     payload TEXT,
     problem TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
+    first_attempt_at REAL,
     delivered_at REAL,
     api_key TEXT,
     application_id TEXT,
@@ -185,10 +186,13 @@ class Store:
             self.db.execute("BEGIN")
             try:
                 yield self.db
+                self.db.execute("COMMIT")
             except BaseException:
-                self.db.execute("ROLLBACK")
+                # A failed COMMIT too: otherwise the connection stays inside a transaction
+                # and every later BEGIN fails.
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
                 raise
-            self.db.execute("COMMIT")
         with self.changed:
             self.version += 1
             self.changed.notify_all()
@@ -261,29 +265,20 @@ class Store:
 
     def _trim_if_needed(self) -> None:
         """Keep the in-memory journal within its retention (checked every 100 inserts)."""
-        self._added_since_trim += 1
-        if self.retention is None or self._added_since_trim < 100:
-            return
-        self._added_since_trim = 0
+        with self.lock:
+            self._added_since_trim += 1
+            if self.retention is None or self._added_since_trim < 100:
+                return
+            self._added_since_trim = 0
         with self.transaction() as db:
             cutoff = db.execute(
                 "SELECT seq FROM messages ORDER BY seq DESC LIMIT 1 OFFSET ?", (self.retention,)
             ).fetchone()
             if cutoff is None:
                 return
-            old = "SELECT uuid FROM messages WHERE seq <= ?"
             # Events still to be delivered keep their message: nothing accepted is lost.
             keep = "SELECT message_uuid FROM events WHERE state IN ('scheduled', 'pending')"
-            doomed = f"{old} AND uuid NOT IN ({keep})"
-            db.execute(
-                f"DELETE FROM attempts WHERE event_id IN "
-                f"(SELECT id FROM events WHERE message_uuid IN ({doomed}))",
-                (cutoff[0],),
-            )
-            db.execute(f"DELETE FROM events WHERE message_uuid IN ({doomed})", (cutoff[0],))
-            db.execute(
-                f"DELETE FROM messages WHERE seq <= ? AND uuid NOT IN ({keep})", (cutoff[0],)
-            )
+            delete_messages(db, f"seq <= ? AND uuid NOT IN ({keep})", [cutoff[0]])
 
     # events and delivery attempts ---------------------------------------------------
 
@@ -296,15 +291,19 @@ class Store:
         url: str | None,
         state: str,
         status: str | None,
-    ) -> None:
-        """An event happened: its payload and destination are fixed; the message's status moves."""
+    ) -> bool:
+        """An event happened: its payload and destination are fixed; the message's status moves.
+
+        False if the event is gone (its message was reset meanwhile): then nothing changed.
+        """
         with self.transaction() as db:
-            db.execute(
+            updated = db.execute(
                 "UPDATE events SET occurred_at = ?, payload = ?, url = ?, state = ? WHERE id = ?",
                 (when, payload, url, state, event_id),
-            )
-            if status:
+            ).rowcount
+            if updated and status:
                 db.execute("UPDATE messages SET status = ? WHERE uuid = ?", (status, message_uuid))
+        return bool(updated)
 
     def invalid(self, event_id: int, when: float, payload: str, problem: str) -> None:
         """A payload that failed the spec's schema: a sandbox bug, journaled, never sent."""
@@ -324,20 +323,23 @@ class Store:
         latency_ms: float,
         error: str | None,
         state: str,
-    ) -> None:
-        """One delivery attempt, and the event's state after it."""
+    ) -> bool:
+        """One delivery attempt and the event's state after it; False if the event is gone."""
         with self.transaction() as db:
-            db.execute(
-                "INSERT INTO attempts (event_id, url, at, status_code, latency_ms, error) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (event_id, url, at, status_code, latency_ms, error),
-            )
-            db.execute(
+            updated = db.execute(
                 "UPDATE events SET attempts = attempts + 1, state = ?, "
+                "first_attempt_at = COALESCE(first_attempt_at, ?), "
                 "delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END "
                 "WHERE id = ?",
-                (state, state, at, event_id),
-            )
+                (state, at, state, at, event_id),
+            ).rowcount
+            if updated:
+                db.execute(
+                    "INSERT INTO attempts (event_id, url, at, status_code, latency_ms, error) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (event_id, url, at, status_code, latency_ms, error),
+                )
+        return bool(updated)
 
     def open_events(self) -> list[dict[str, Any]]:
         """Events not yet delivered nor given up, with their message, in due order."""
@@ -393,16 +395,21 @@ class Store:
         """Forget every message in ``scope`` (and its events and attempts); their uuids."""
         where, params = scope.where()
         with self.transaction() as db:
-            uuids = [r[0] for r in db.execute(f"SELECT uuid FROM messages WHERE {where}", params)]
-            chosen = f"SELECT uuid FROM messages WHERE {where}"
-            db.execute(
-                "DELETE FROM attempts WHERE event_id IN (SELECT id FROM events "
-                f"WHERE message_uuid IN ({chosen}))",
-                params,
-            )
-            db.execute(f"DELETE FROM events WHERE message_uuid IN ({chosen})", params)
-            db.execute(f"DELETE FROM messages WHERE {where}", params)
-        return uuids
+            return delete_messages(db, where, params)
+
+
+def delete_messages(db: sqlite3.Connection, where: str, params: Sequence[Any]) -> list[str]:
+    """Delete the messages matching ``where`` with their events and attempts; their uuids."""
+    uuids = [r[0] for r in db.execute(f"SELECT uuid FROM messages WHERE {where}", params)]
+    chosen = f"SELECT uuid FROM messages WHERE {where}"
+    db.execute(
+        f"DELETE FROM attempts WHERE event_id IN "
+        f"(SELECT id FROM events WHERE message_uuid IN ({chosen}))",
+        params,
+    )
+    db.execute(f"DELETE FROM events WHERE message_uuid IN ({chosen})", params)
+    db.execute(f"DELETE FROM messages WHERE {where}", params)
+    return uuids
 
 
 def decode_message(row: dict[str, Any]) -> dict[str, Any]:

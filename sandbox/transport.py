@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 MAX_RESPONSE = 1 << 16
+SINK_PATH = "/_sandbox/sink/"
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 @dataclass(frozen=True)
@@ -37,15 +39,29 @@ class Transport:
     def __init__(self, timeout: float, user_agent: str = "messages-sandbox") -> None:
         self.timeout = timeout
         self.user_agent = user_agent
+        self.own_port: int | None = None  # set by the server once it listens
         self._local = threading.local()
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
         started = time.perf_counter()
+        if self.is_own_sink(url):
+            # The sandbox's own sink answers 204 to anything. Over HTTP it would need a free
+            # server thread, and long-polls hold those: answered here, it can never stall them.
+            return Outcome(204, elapsed_ms(started))
         try:
             status = self._post(url, body, headers)
         except Exception as exc:  # every failure is an outcome to journal, never a crash
             return Outcome(None, elapsed_ms(started), describe(exc, self.timeout))
         return Outcome(status, elapsed_ms(started))
+
+    def is_own_sink(self, url: str) -> bool:
+        parts = urlsplit(url)
+        return (
+            self.own_port is not None
+            and parts.port == self.own_port
+            and parts.hostname in LOOPBACK
+            and parts.path.startswith(SINK_PATH)
+        )
 
     def _post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
         parts = urlsplit(url)

@@ -26,9 +26,8 @@ PLACEHOLDER = re.compile(r"\{\{\s*([\w.]+)\s*\}\}")
 
 @dataclass(frozen=True)
 class Webhook:
-    """A built event: its payload, the bytes to send, where to, and any schema problem."""
+    """A built event: the bytes to send, where to, and any schema problem."""
 
-    payload: dict[str, Any]
     body: bytes
     url: str | None
     problem: str | None = None
@@ -67,9 +66,7 @@ class WebhookBuilder:
             payload = status_payload(
                 job.message_uuid, job.context["request"], job.step, when, self.reasons
             )
-        return Webhook(
-            payload, to_json_bytes(payload), self.url_for(job), self.check(job.kind, payload)
-        )
+        return Webhook(to_json_bytes(payload), self.url_for(job), self.check(job.kind, payload))
 
     def inbound(self, job: Job, when: float) -> dict[str, Any]:
         """An inbound message: a scripted reply (customer = the recipient) or an injected one."""

@@ -289,3 +289,54 @@ def test_admin_calls_are_not_journaled_as_api_traffic(manual, admin):
     admin("GET", "/messages")
     admin("POST", "/reset")
     assert admin("GET", "/messages")["items"] == []
+
+
+def test_clock_and_cursor_bounds_are_400s_not_500s(manual, admin):
+    for seconds in (1e12, -1):
+        admin("POST", "/clock/advance", 400, json={"seconds": seconds})
+    raw = manual.http.post(
+        manual.url + "/_sandbox/clock/advance",
+        data=b'{"seconds": Infinity}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert raw.status_code == 400
+    body = admin("GET", "/messages", 400, params={"before": "9" * 30})
+    assert body["invalid_parameters"][0]["name"] == "before"
+    assert admin("GET", "/clock")["now"].startswith("20")
+
+
+def test_plugin_waits_only_for_webhooks_that_arrived(start_sandbox, receiver):
+    from sandbox.client import SandboxClient, WaitTimeout
+    from sandbox.pytest_plugin import MessagesSandbox
+
+    receiver.default = Behaviour(500)
+    client = start_sandbox(clock="manual", status_url=receiver.url + "/s", retry_for=60)
+    sandbox = MessagesSandbox(SandboxClient(client.url))
+    status, body = sandbox.send(VALID["sms-text"])
+    with pytest.raises(WaitTimeout) as caught:
+        sandbox.wait_for_status(body["message_uuid"], "submitted", timeout=2)
+    assert "failed" in str(caught.value) or "pending" in str(caught.value)
+
+
+def test_waits_with_few_server_threads_and_the_own_sink(start_sandbox):
+    import threading
+
+    client = start_sandbox(clock="manual", threads=2)
+    sink = client.url + "/_sandbox/sink/status"
+    client.http.put(client.url + "/_sandbox/defaults", json={"status_url": sink})
+    sent = [client.send(VALID["sms-text"]).json()["message_uuid"] for _ in range(3)]
+    answers = {}
+
+    def wait(message_uuid):
+        answers[message_uuid] = client.get(
+            "/_sandbox/wait",
+            params={"message_uuid": message_uuid, "status": "delivered", "timeout": 10},
+        )
+
+    waiters = [threading.Thread(target=wait, args=(u,)) for u in sent]
+    for waiter in waiters:
+        waiter.start()
+    for waiter in waiters:
+        waiter.join(20)
+    assert {u: r.status_code for u, r in answers.items()} == dict.fromkeys(sent, 200)
+    assert {r.json()["state"] for r in answers.values()} == {"delivered"}

@@ -219,3 +219,36 @@ def test_auth_is_checked_before_the_body(client):
 
 def test_still_healthy_after_auth_failures(client, verifying):
     assert client.healthy() and verifying.healthy()
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [{"iat": 1e20}, {"iat": float("inf")}, {"iat": float("nan")}, {"exp": -1e20}, {"iat": True}],
+)
+def test_absurd_jwt_times_are_401s(client, app_key, claims):
+    import json as jsonlib
+
+    header = {"alg": "RS256", "typ": "JWT"}
+    body = {"application_id": APP_ID, "iat": int(time.time()), "jti": "j", **claims}
+    # PyJWT will not encode NaN/Infinity; build the token by hand, as a broken client might.
+    segments = [
+        base64.urlsafe_b64encode(jsonlib.dumps(part).encode()).rstrip(b"=").decode()
+        for part in (header, body)
+    ]
+    response = client.send(VALID["sms-text"], "Bearer " + ".".join([*segments, "c2ln"]))
+    assert response.status_code == 401, response.text
+    assert response.json()["type"].endswith(("#unauthorized", "#jwt-expired"))
+
+
+def test_only_rsa_public_keys_are_accepted(client):
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    pem = (
+        ed25519.Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    response = client.http.put(client.url + "/_sandbox/applications/ed", json={"public_key": pem})
+    assert response.status_code == 400
+    assert "must be RSA" in response.json()["invalid_parameters"][0]["reason"]

@@ -142,17 +142,20 @@ def test_backoff_is_capped(start_sandbox):
     assert set(gaps[9:]) <= {900}
 
 
-def test_a_dead_receiver_does_not_delay_another(start_sandbox, receiver):
-    slow = Receiver()
-    slow.default = Behaviour(200, delay=3.0)
+def test_slow_receivers_do_not_delay_another(start_sandbox, receiver):
+    slow = [Receiver() for _ in range(6)]
+    for each in slow:
+        each.default = Behaviour(200, delay=3.0)
     try:
         client = start_sandbox(
             speed=1000,
             webhook_timeout=5,
-            applications=applications(slow=slow.url + "/s", fast=receiver.url + "/s"),
+            applications=applications(
+                fast=receiver.url + "/s", **{f"slow{i}": r.url + "/s" for i, r in enumerate(slow)}
+            ),
         )
-        for _ in range(12):  # more messages than the slow host may occupy senders
-            client.send(VALID["sms-text"], bearer("slow"))
+        for i in range(6 * 8):  # six slow hosts, eight messages each: 48 deliveries hang
+            client.send(VALID["sms-text"], bearer(f"slow{i % 6}"))
         started = time.time()
         message_uuid = client.send(VALID["sms-text"], bearer("fast")).json()["message_uuid"]
         receiver.wait_for(2, "/s", timeout=2.5)
@@ -162,7 +165,8 @@ def test_a_dead_receiver_does_not_delay_another(start_sandbox, receiver):
             "delivered",
         ]
     finally:
-        slow.stop()
+        for each in slow:
+            each.stop()
 
 
 def test_callback_overrides_and_no_url_still_journals(start_sandbox, receiver):
@@ -305,6 +309,7 @@ def statuses_at(receiver, path: str, message_uuid: str) -> list[dict]:
     return [r.json for r in receiver.on(path) if r.json["message_uuid"] == message_uuid]
 
 
+@pytest.mark.allows_invalid_payloads
 def test_one_failing_event_does_not_strand_the_others_due_with_it(manual, receiver, monkeypatch):
     sent = [manual.send(VALID["sms-text"]).json()["message_uuid"] for _ in range(3)]
     real = manual.sandbox.dispatcher.prepare
@@ -319,3 +324,66 @@ def test_one_failing_event_does_not_strand_the_others_due_with_it(manual, receiv
     manual.sandbox.dispatcher.advance(30)  # all three messages' events fall due together
     for message_uuid in (sent[0], sent[2]):
         assert [p["status"] for p in statuses(receiver, message_uuid)] == ["submitted", "delivered"]
+    states = [e["state"] for e in manual.sandbox.store.events_for(broken)]
+    assert states == ["invalid", "invalid"]  # journaled as the bugs they are, never left behind
+    assert (
+        "RuntimeError: simulated failure" in manual.sandbox.store.events_for(broken)[0]["problem"]
+    )
+
+
+def test_a_reset_while_an_event_is_being_built_sends_nothing(manual, receiver, monkeypatch):
+    import threading
+
+    building, proceed = threading.Event(), threading.Event()
+    real = manual.sandbox.webhooks.build
+
+    def slow_build(job, when):
+        building.set()
+        proceed.wait(5)
+        return real(job, when)
+
+    monkeypatch.setattr(manual.sandbox.webhooks, "build", slow_build)
+    manual.send(VALID["sms-text"])
+    mover = threading.Thread(target=manual.sandbox.dispatcher.advance, args=(30,))
+    mover.start()
+    assert building.wait(5)
+    assert manual.http.post(manual.url + "/_sandbox/reset").status_code == 200
+    proceed.set()
+    mover.join(10)
+    assert receiver.received == []
+    assert manual.sandbox.store.query("SELECT * FROM attempts") == []
+
+
+def test_a_failure_while_sending_is_retried_in_order(start_sandbox, receiver, monkeypatch):
+    client = start_sandbox(
+        clock="manual", status_url=receiver.url + "/s", signature_secret="s" * 32
+    )
+    real, calls = client.sandbox.dispatcher.signer, []
+
+    def flaky_signer(job, body):
+        calls.append(job.event_id)
+        if len(calls) == 1:
+            raise RuntimeError("signing failed once")
+        return real(job, body)
+
+    monkeypatch.setattr(client.sandbox.dispatcher, "signer", flaky_signer)
+    message_uuid = client.send(VALID["sms-text"]).json()["message_uuid"]
+    client.sandbox.dispatcher.advance(60)
+    assert [p["status"] for p in statuses_at(receiver, "/s", message_uuid)] == [
+        "submitted",
+        "delivered",
+    ]
+
+
+def test_the_first_attempt_time_survives_a_restart(start_sandbox, tmp_path):
+    db = str(tmp_path / "j.db")
+    first = start_sandbox(db=db, clock="manual", status_url="http://127.0.0.1:9/s")
+    message_uuid = first.send(VALID["sms-text"]).json()["message_uuid"]
+    first.sandbox.dispatcher.advance(20)  # submitted: tried at +0.5, +5.5, +15.5
+    started = first.sandbox.store.events_for(message_uuid)[0]["first_attempt_at"]
+    first.server.stop()
+
+    second = start_sandbox(db=db, clock="manual", status_url="http://127.0.0.1:9/s")
+    (job,) = [chain[0] for chain in second.sandbox.dispatcher.chains.values()]
+    assert job.first_attempt_at == started  # the 24-hour window still runs from the first try
+    assert job.attempts >= 3  # (it resumes at once, so a 4th may already have happened)

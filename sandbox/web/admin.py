@@ -25,6 +25,7 @@ from ..version import __version__
 bp = Blueprint("admin", __name__, url_prefix="/_sandbox")
 ADMIN_DOCUMENT = Path(__file__).resolve().parent.parent / "admin-openapi.yaml"
 OPEN_ENDPOINTS = {"admin.health", "admin.sink"}
+MAX_ADVANCE = 10 * 365 * 86_400  # ten years a call: timestamps stay printable
 
 
 def sandbox() -> Sandbox:
@@ -245,8 +246,14 @@ def advance_clock() -> Response:
     """Manual clock: move it forward and answer once every event due by then went out."""
     engine = sandbox()
     seconds = json_body().get("seconds")
-    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
-        raise invalid_params([InvalidParameter("seconds", "is required: a number >= 0")])
+    if (
+        not isinstance(seconds, int | float)
+        or isinstance(seconds, bool)
+        or not 0 <= seconds <= MAX_ADVANCE  # also refuses NaN and infinities
+    ):
+        raise invalid_params(
+            [InvalidParameter("seconds", f"is required: a number from 0 to {MAX_ADVANCE}")]
+        )
     if not engine.clock.manual:
         raise problems.gateway(
             409,
