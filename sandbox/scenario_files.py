@@ -105,9 +105,10 @@ def line_of(node: yaml.Node | None, path: Iterable[Any]) -> int | None:
 # checks ------------------------------------------------------------------------------
 
 
-def check_data(data: Any, spec: Spec) -> list[tuple[list[Any], str]]:
+def check_data(
+    data: Any, spec: Spec, validator: Draft202012Validator
+) -> list[tuple[list[Any], str]]:
     """(path, message) for every problem of one file's data."""
-    validator = Draft202012Validator(scenario_schema(spec))
     problems = [(list(e.absolute_path), schema_message(e)) for e in validator.iter_errors(data)]
     if problems or not isinstance(data, dict):
         return problems or [([], "a scenario file is a mapping (name, rules…)")]
@@ -173,11 +174,17 @@ def strings(value: Any, path: list[Any]) -> Iterator[tuple[list[Any], str]]:
 
 
 def is_faker_method(name: str) -> bool:
-    if not name.startswith("faker."):
-        return False
+    return name.startswith("faker.") and callable(
+        getattr(faker_instance(), name.removeprefix("faker."), None)
+    )
+
+
+@cache
+def faker_instance() -> Any:
+    """One Faker for every placeholder check (building one costs ~50 ms)."""
     from faker import Faker
 
-    return callable(getattr(Faker(), name.removeprefix("faker."), None))
+    return Faker()
 
 
 def check_files(
@@ -187,12 +194,13 @@ def check_files(
     scenarios: list[Scenario] = []
     problems: list[FileProblem] = []
     seen: dict[str, str] = {}
+    validator = Draft202012Validator(scenario_schema(spec))  # once, not once a file
     for path in scenario_files(paths):
         data, node, read_problems = read_yaml(path)
         problems += read_problems
         if read_problems:
             continue
-        found = check_data(data, spec)
+        found = check_data(data, spec, validator)
         problems += [FileProblem(str(path), line_of(node, p), dotted(p), m) for p, m in found]
         if found:
             continue
