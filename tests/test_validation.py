@@ -267,7 +267,7 @@ RELAXED = {
     "template parameter without default (1022 is asynchronous)": message(
         "whatsapp-template", message__content__template__parameters=[{"value": "1"}]
     ),
-    "mms from a US long code (published: node send-mms.js)": message(
+    "mms from a US long code (docs: 10DLC and toll-free numbers send MMS)": message(
         "mms-image", from__number="14155550100"
     ),
     "sms sender id over 11 characters (no source for a refusal)": message(
