@@ -60,10 +60,11 @@ CHANNELS: dict[str, Channel] = {
     ),
 }
 
-NUMBER_FORMAT = (
-    "must be an E.164 number: digits only, country code first, no leading + or 00, "
+E164_NUMBER = (
+    "an E.164 number: digits only, country code first, no leading + or 00, "
     "7 to 15 digits (e.g. 447700900000)"
 )
+NUMBER_FORMAT = f"must be {E164_NUMBER}"
 
 
 def pick(body: Any, dotted: str, kind: type = object) -> Any:
@@ -147,7 +148,7 @@ def check_numbers(body: dict[str, Any], channel: Channel) -> Iterator[InvalidPar
     ):
         yield InvalidParameter(
             "from.number",
-            f"must be a short code of 5 or 6 digits or {NUMBER_FORMAT[8:]} for mms; {got(sender)}",
+            f"must be a short code of 5 or 6 digits or {E164_NUMBER} for mms; {got(sender)}",
         )
     elif channel.sender == "number_or_sender_id" and not (
         E164.fullmatch(sender) or SENDER_ID.fullmatch(sender)

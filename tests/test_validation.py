@@ -158,7 +158,8 @@ CASES = {
         [
             (
                 "from.number",
-                f"must be a short code of 5 or 6 digits or {E164[8:]} for mms; got 'Acme'",
+                "must be a short code of 5 or 6 digits or "
+                f"{E164.removeprefix('must be ')} for mms; got 'Acme'",
             )
         ],
     ),
