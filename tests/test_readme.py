@@ -56,11 +56,10 @@ def sandbox_for(block: str, client, start_sandbox):
     """The shared sandbox, or a new one started with the block's own serve flags."""
     if not block.startswith(SERVE):
         return client
-    from sandbox.cli import build_parser, cli_settings
-    from sandbox.config import load_settings
+    from sandbox.cli import serve_settings
 
     flags = shlex.split(block.split("\n", 1)[0].removesuffix("&"))[2:]
-    settings = load_settings(cli_settings(build_parser().parse_args(["serve", *flags])), {})
+    settings = serve_settings(flags, {})
     return start_sandbox(settings)
 
 
