@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .config import OPTIONS, ConfigError, Option, load_settings
+from .receive import receive as receive_webhooks
 from .version import __version__
 
 
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_command(commands)
     add_scenario_commands(commands)
     add_helper_commands(commands)
+    add_receive_command(commands)
     return parser
 
 
@@ -67,8 +69,8 @@ def add_helper_commands(commands: Any) -> None:
     inbound = commands.add_parser("inbound", help="send a customer message to a running sandbox")
     add_client_options(inbound)
     inbound.add_argument("--channel", default="whatsapp", help="whatsapp (default), messenger, mms")
-    inbound.add_argument("--from", dest="from_", default="447700900000", help="the customer")
-    inbound.add_argument("--to", default="14157386170", help="your number or page id")
+    inbound.add_argument("--from", dest="from_", help="the customer (default: the sandbox's)")
+    inbound.add_argument("--to", help="your number or page id (default: the sandbox's)")
     inbound.add_argument("--type", default="text", help="text, image, audio, video, file, location")
     inbound.add_argument("--text", help="the text (default: a generated sentence)")
     inbound.add_argument("--url-of-media", dest="media_url", help="media URL (default: generated)")
@@ -82,6 +84,13 @@ def add_helper_commands(commands: Any) -> None:
     listing.add_argument("--limit", type=int, default=20, help="how many (newest first)")
     listing.add_argument("--json", action="store_true", help="print the JSON page as it came")
     listing.set_defaults(run=run_messages)
+
+
+def add_receive_command(commands: Any) -> None:
+    receive = commands.add_parser("receive", help="a webhook receiver that prints what it gets")
+    receive.add_argument("--host", default="127.0.0.1", help="interface (default: %(default)s)")
+    receive.add_argument("--port", type=int, default=9000, help="TCP port (default: %(default)s)")
+    receive.set_defaults(run=lambda args: receive_webhooks(args.host, args.port) or 0)
 
 
 def add_client_options(parser: argparse.ArgumentParser) -> None:
