@@ -31,7 +31,7 @@ README = ROOT / "README.md"
 DOCUMENTS = [README, *sorted((ROOT / "docs").glob("*.md"))]
 BIN = Path(sys.executable).parent  # where this venv's `messages-sandbox` command is
 BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.S)
-LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+LINK = re.compile(r"\]\(([^)\s]*)\)")
 LOCAL = re.compile(r"(127\.0\.0\.1:|--port )(\d{4})\b")
 HEX32 = re.compile(r"[0-9a-f]{32}")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
@@ -321,11 +321,21 @@ def test_the_first_screen_shows_the_port_and_a_webhook_arriving():
     assert "\nPOST /status {" in first_screen
 
 
+def anchors(document: Path) -> set[str]:
+    """GitHub's ids for a document's headings: lower case, punctuation dropped, - for spaces."""
+    headings = re.findall(r"^#+ (.+)$", BLOCK.sub("", text(document)), re.M)
+    return {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in headings}
+
+
 def test_every_link_between_the_documents_resolves():
     for document in DOCUMENTS:
-        for target in LINK.findall(text(document)):
-            if not target.startswith("http"):
-                assert (document.parent / target).exists(), (document.name, target)
+        for link in LINK.findall(text(document)):
+            target, _, anchor = link.partition("#")
+            if link.startswith("http"):
+                continue
+            path = (document.parent / target) if target else document
+            assert path.exists(), (document.name, link)
+            assert not anchor or anchor in anchors(path), (document.name, link)
 
 
 def test_the_newcomers_path_works_as_written(spawn):
