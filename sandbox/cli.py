@@ -218,12 +218,19 @@ def client(url: str, admin_token: str | None):
 @command.command(help="Send a customer message to a running sandbox; prints its message_uuid.")
 @client_options
 @click.option("--channel", default="whatsapp", help="whatsapp, messenger or mms")
-@click.option("--from", "from_", default="447700900000", help="the customer")
-@click.option("--to", default="14157386170", help="your number or page id")
+@click.option("--from", "from_", help="the customer  [default: the sandbox's]")
+@click.option("--to", help="your number or page id  [default: the sandbox's]")
 @click.option("--type", "type_", default="text", help="text, image, audio, video, file, location")
 @click.option("--text", help="the text  [default: a generated sentence]")
 @click.option("--url-of-media", "media_url", help="media URL  [default: generated]")
-def inbound(url: str, admin_token: str | None, channel: str, from_: str, to: str, **content: Any):
+def inbound(
+    url: str,
+    admin_token: str | None,
+    channel: str,
+    from_: str | None,
+    to: str | None,
+    **content: Any,
+):
     body: dict[str, Any] = {"type": content["type_"]}
     if content["text"] is not None:
         body["text"] = content["text"]
@@ -231,6 +238,15 @@ def inbound(url: str, admin_token: str | None, channel: str, from_: str, to: str
         body[content["type_"]] = {"url": content["media_url"]}
     uuid = client(url, admin_token).inbound(channel=channel, to=to, content=body, **{"from": from_})
     click.echo(uuid)
+
+
+@command.command(help="A webhook receiver that prints every request it gets (Ctrl-C stops).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="interface to listen on")
+@click.option("--port", default=9000, show_default=True, help="TCP port to listen on")
+def receive(host: str, port: int) -> None:
+    from .receive import receive as receive_webhooks
+
+    receive_webhooks(host, port)
 
 
 FILTERS = ("to", "from", "channel", "status", "client_ref", "api_key", "direction")

@@ -24,6 +24,7 @@ from .clock import Clock, make_clock
 from .config import Application, Settings
 from .dispatcher import Dispatcher, Job, RetryPolicy
 from .inspection import Inspector
+from .parties import fill_parties
 from .problems import InvalidParameter, Problem, invalid_params
 from .scenario_files import load_library
 from .scenarios import Choice, Facts, Library, Script, plan
@@ -173,8 +174,10 @@ class Sandbox:
         """A customer's message to the business, delivered to the inbound webhook now.
 
         ``channel`` is one the spec's InboundMessage allows; ``content`` ({type, …}) may
-        leave out anything, which Faker fills. Raises a 400 Problem naming what is wrong.
+        leave out anything, which Faker fills; a missing customer or business gets its
+        default. Raises a 400 Problem naming what is wrong.
         """
+        customer, business = fill_parties(channel, customer, business)
         self.check_inbound(channel, customer, business, content)
         rng = self.randomness.child()
         message_uuid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
@@ -200,7 +203,7 @@ class Sandbox:
             wrong.append(InvalidParameter("channel", f"must be one of {', '.join(channels)}"))
         for name, value in (("from", customer), ("to", business)):
             if not isinstance(value, str) or not value:
-                wrong.append(InvalidParameter(name, "is required: a number, or an id on messenger"))
+                wrong.append(InvalidParameter(name, "must be a number, or an id on messenger"))
         if content is not None and not isinstance(content, dict):
             wrong.append(InvalidParameter("content", "must be an object"))
         elif content and content.get("type", "text") not in types:

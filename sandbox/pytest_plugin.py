@@ -84,13 +84,13 @@ class MessagesSandbox:
     def send_inbound(
         self,
         channel: str = "whatsapp",
-        from_: str = "447700900000",
-        to: str = "14157386170",
+        from_: str | None = None,
+        to: str | None = None,
         text: str | None = None,
         content: dict[str, Any] | None = None,
         **scope: Any,
     ) -> str:
-        """Inject a customer's message (Faker fills what is left out); its message_uuid."""
+        """Inject a customer's message (the sandbox fills what is left out); its message_uuid."""
         if text is not None:
             content = {"type": "text", "text": text}
         fields = {"channel": channel, "from": from_, "to": to, "content": content, **scope}

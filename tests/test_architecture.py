@@ -20,6 +20,8 @@ RANKS = {
     "signing": 0,
     "events": 0,
     "client": 0,
+    "parties": 0,
+    "receive": 0,
     "channels": 1,
     "spec": 1,
     "auth": 1,
