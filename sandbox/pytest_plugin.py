@@ -24,10 +24,11 @@ from typing import Any
 import pytest
 
 from .client import SandboxClient, WaitTimeout
+from .states import ARRIVED_STATES, EventState
 
 # Received by the receiver (or journaled, where no URL is set); a webhook given up is not.
-ARRIVED = "delivered,unsent"
-INVALID = "invalid"
+ARRIVED = ",".join(ARRIVED_STATES)
+INVALID = EventState.INVALID.value
 CAPTURE = {"status_url": "/_sandbox/sink/status", "inbound_url": "/_sandbox/sink/inbound"}
 
 
