@@ -85,7 +85,7 @@ class Sandbox:
     def __init__(self, settings: Settings, spec: Spec | None = None) -> None:
         self.settings = settings
         self.spec = spec or Spec.load(settings.spec)
-        self.parser = versions.v0_1.Parser(self.spec)
+        self.parsers = versions.parsers(self.spec)  # by API version: the web layer's adapters
         self.runtime = Runtime(settings)
         self.authenticator = Authenticator(self.runtime.public_keys, settings.api_keys)
         self.library: Library = load_library(settings.scenarios, self.spec)
