@@ -104,7 +104,7 @@ class Sandbox:
         )
         self.timeline = Timeline(self.clock, self.dispatcher)
         self.inspector = Inspector(self.store, self.timeline)
-        self.started_at = time.time()
+        self.started_at = time.time()  # reset by start(): the health check's uptime
         self._state = "new"
 
     # starting and stopping -------------------------------------------------------------
@@ -114,6 +114,7 @@ class Sandbox:
         if self._state != "new":
             raise RuntimeError(f"this sandbox was already started (it is {self._state})")
         self._state = "starting"
+        self.started_at = time.time()
         self.store.open()
         self.restore()
         self.dispatcher.start()
