@@ -10,10 +10,12 @@ from flask import Blueprint, Request, Response, current_app, g, request
 
 from .. import problems
 from ..engine import SCENARIO_HEADER, Answer, Sandbox
+from ..jsontext import compact_json
 
 bp = Blueprint("api", __name__)
 
 QUERY_CREDENTIALS = ("api_key", "api_secret")
+API_VERSION = "v0.1"  # this route's request shape (sandbox/versions/v0_1.py)
 
 
 def sandbox() -> Sandbox:
@@ -28,15 +30,16 @@ def send_message() -> Response:
         query_credentials=any(k in request.args for k in QUERY_CREDENTIALS),
     )
     body = parse_json_body(request, engine.settings.max_body)
+    message = engine.parsers[API_VERSION].parse(body)
     scenario = request.headers.get(SCENARIO_HEADER)
-    return render_answer(engine.send(body, principal, trace_id=g.trace_id, scenario=scenario))
+    return render_answer(engine.send(message, principal, trace_id=g.trace_id, scenario=scenario))
 
 
 def render_answer(answer: Answer) -> Response:
     if answer.delay > 0:
         time.sleep(answer.delay)
     response = Response(
-        json.dumps(answer.body, separators=(",", ":")),
+        compact_json(answer.body),
         status=answer.status,
         mimetype=answer.media_type,
     )
