@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .config import OPTIONS, ConfigError, Option, load_settings
+from .exposure import warn_if_exposed
 from .version import __version__
 
 
@@ -119,6 +120,7 @@ def configure_logging(level: str) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    from .migrations import SchemaError
     from .scenarios import ScenarioError
     from .server import Server
     from .spec import SpecError
@@ -126,8 +128,9 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(cli_settings(args))
         configure_logging(settings.log_level)
+        warn_if_exposed(settings.host, settings.admin_token)
         server = Server(settings)
-    except (ConfigError, SpecError) as exc:
+    except (ConfigError, SpecError, SchemaError) as exc:
         print(f"messages-sandbox: {exc}", file=sys.stderr)
         return 2
     except ScenarioError as exc:
