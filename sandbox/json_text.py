@@ -26,9 +26,7 @@ class BodyRequest(Protocol):
     mimetype: str
     content_length: int | None
     stream: IO[bytes]
-
-    @property
-    def headers(self) -> Any: ...
+    headers: Any
 
 
 def read_json_body(request: BodyRequest, limit: int, *, optional: bool = False) -> Any:

@@ -387,6 +387,7 @@ def test_every_admin_write_needs_a_json_content_type(manual, admin):
         ({"Origin": "http://evil.example"}, "its Origin 'http://evil.example' is not this sandbox"),
         ({"Origin": "null"}, "its Origin 'null' is not this sandbox"),
         ({"Origin": "http://127.0.0.1:1"}, "its Origin 'http://127.0.0.1:1' is not this sandbox"),
+        ({"Origin": "http://[::1"}, "its Origin 'http://[::1' is not this sandbox"),
         ({"Sec-Fetch-Site": "cross-site"}, "the browser sent it with Sec-Fetch-Site: cross-site"),
         ({"Sec-Fetch-Site": "same-site"}, "the browser sent it with Sec-Fetch-Site: same-site"),
     ],

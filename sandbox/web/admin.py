@@ -68,9 +68,17 @@ def cross_site_reason(headers: Any) -> str | None:
     if fetch_site and fetch_site.lower() in CROSS_SITE:
         return f"the browser sent it with Sec-Fetch-Site: {fetch_site}"
     origin, host = headers.get("Origin"), headers.get("Host", "")
-    if origin is not None and urlsplit(origin).netloc.lower() != host.lower():
+    if origin is not None and origin_host(origin) != host.lower():
         return f"its Origin {origin!r} is not this sandbox ({host})"
     return None
+
+
+def origin_host(origin: str) -> str | None:
+    """host[:port] of an Origin header ('' for "null"; None if it cannot be parsed)."""
+    try:
+        return urlsplit(origin).netloc.lower()
+    except ValueError:
+        return None
 
 
 def json_body() -> dict[str, Any]:
