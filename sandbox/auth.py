@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .config import Application, ConfigError
+from .json_body import lone_surrogate
 from .problems import Problem, gateway, unauthorized
 
 JWT_LIFETIME_WITHOUT_EXP = 15 * 60
@@ -103,9 +104,16 @@ class Authenticator:
 
     def basic(self, credentials: str) -> Principal:
         try:
-            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError, ValueError):
+            raw = base64.b64decode(credentials, validate=True)
+        except (binascii.Error, ValueError):
             raise unauthorized("Malformed Basic credentials: not valid base64.") from None
+        try:
+            decoded = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise unauthorized(
+                "Malformed Basic credentials: the base64 is valid but decodes to bytes that "
+                f"are not UTF-8 text (byte {exc.start}); expected base64 of api_key:api_secret."
+            ) from None
         api_key, sep, secret = decoded.partition(":")
         if not sep or not api_key or not secret:
             raise unauthorized(
@@ -125,6 +133,9 @@ class Authenticator:
             claims = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError as exc:
             raise unauthorized(f"Malformed JWT: {exc}.") from None
+        for part, decoded in (("header", header), ("claims", claims)):
+            if where := lone_surrogate(decoded):
+                raise unauthorized(f"Malformed JWT: in its {part}, {where}.")
         if header.get("alg") != "RS256":
             raise unauthorized(f"JWT alg must be RS256; got {header.get('alg')!r}.")
         application_id = self.check_claims(claims)

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .problems import InvalidParameter
+from .webhook_urls import webhook_url_error
 
 E164 = re.compile(r"[1-9][0-9]{6,14}")
 SHORT_CODE = re.compile(r"[0-9]{5,6}")
@@ -103,11 +104,9 @@ def check_general(body: dict[str, Any]) -> Iterator[InvalidParameter]:
             "client_ref", f"must be at most {CLIENT_REF_LIMIT} characters; got {len(ref)}"
         )
     callback = body.get("callback")
-    if callback is not None and not is_http_url(callback):
-        yield InvalidParameter(
-            "callback",
-            f"must be an absolute http or https URL for status webhooks; {got(callback)}",
-        )
+    reason = webhook_url_error(callback) if callback is not None else None
+    if reason:
+        yield InvalidParameter("callback", reason)
 
 
 def is_http_url(value: Any) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from .config import OPTIONS, ConfigError, Option, Settings, client_defaults, load_settings
+from .exposure import warn_if_exposed
 from .version import __version__
 
 PROG = "messages-sandbox"
@@ -110,6 +111,7 @@ def serve(ctx: click.Context, **_: Any) -> None:
     try:
         settings = load_settings(given_flags(ctx))
         configure_logging(settings.log_level)
+        warn_if_exposed(settings.host, settings.admin_token)
         server = Server(settings)
     except ScenarioError as exc:
         report_scenario_problems(exc.problems)
@@ -314,9 +316,10 @@ def failure(exc: Exception) -> tuple[int, str]:
     """(exit code, message) for an expected failure; anything else is a bug and raises."""
     # Imported here: `--version` and `--help` should not load the spec machinery.
     from .client import SandboxError
+    from .migrations import SchemaError
     from .spec import SpecError
 
-    if isinstance(exc, ConfigError | SpecError):
+    if isinstance(exc, ConfigError | SpecError | SchemaError):
         return 2, str(exc)
     if isinstance(exc, SandboxError):
         return 1, f"the sandbox answered {exc}"

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, make_dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from .webhook_urls import webhook_url_error
+
 
 class ConfigError(ValueError):
     """A setting that cannot be used; the message names where it came from."""
@@ -322,7 +324,23 @@ def build_settings(values: Mapping[str, Any]) -> Settings:
     kwargs = {o.name: values[o.name] for o in OPTIONS if o.name not in COLLECTED}
     kwargs["applications"] = build_applications(values)
     kwargs["api_keys"] = dict(values.get("api_key") or {})
-    return Settings(**kwargs)
+    settings = Settings(**kwargs)
+    check_webhook_urls(settings)
+    return settings
+
+
+def check_webhook_urls(settings: Settings) -> None:
+    """A webhook URL the sandbox must never call stops the start, naming its setting."""
+    found = [("", name, getattr(settings, name)) for name in ("status_url", "inbound_url")]
+    for app in settings.applications.values():
+        found.append((f"application {app.application_id} ", "status_url", app.status_url))
+        found.append((f"application {app.application_id} ", "inbound_url", app.inbound_url))
+    for owner, name, url in found:
+        reason = webhook_url_error(url) if url else None  # "" is no URL
+        if reason:
+            option = OPTION_BY_NAME[f"application_{name}" if owner else name]
+            where = f"{option.flag} / {option.env} / config file"
+            raise ConfigError(f"{owner}{name} ({where}): {reason}")
 
 
 def build_applications(values: Mapping[str, Any]) -> dict[str, Application]:

@@ -100,6 +100,10 @@ def payload_too_large(size: int | None, limit: int) -> Problem:
     )
 
 
+def cross_site(detail: str) -> Problem:
+    return gateway(403, "cross-site-request", "Cross-site request refused", detail)
+
+
 def wrong_verb(method: str, path: str, allowed: Iterable[str]) -> Problem:
     allowed = sorted(allowed)
     return gateway(

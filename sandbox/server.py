@@ -15,7 +15,7 @@ from waitress.task import ErrorTask
 
 from .config import Settings
 from .engine import Sandbox
-from .problems import gateway
+from .problems import gateway, payload_too_large
 from .web import TRACE_HEADER, create_app
 
 log = logging.getLogger("sandbox.server")
@@ -39,6 +39,7 @@ class Server:
         )
         # HTTP that never reaches the app (a malformed header…) still gets the Error shape.
         self.wsgi.channel_class = ProblemChannel
+        self.wsgi.sandbox_max_body = settings.max_body  # for ProblemErrorTask's 413
         self.sandbox.transport.own_port = self.port
         self._thread: threading.Thread | None = None
 
@@ -94,7 +95,11 @@ class ProblemErrorTask(ErrorTask):
         error = self.request.error
         trace = os.urandom(16).hex()
         slug = error.reason.lower().replace(" ", "-")
-        body = gateway(error.code, slug, error.reason, f"{error.body}.").to_json(trace)
+        problem = gateway(error.code, slug, error.reason, f"{error.body}.")
+        if error.code == 413:  # waitress's own cap: answer as the app does, with --max-body
+            limit = self.channel.server.sandbox_max_body
+            problem = payload_too_large(self.request.content_length or None, limit)
+        body = problem.to_json(trace)
         self.status = f"{error.code} {error.reason}"
         self.response_headers.extend(
             [("Content-Type", "application/problem+json"), (TRACE_HEADER, trace)]

@@ -18,61 +18,8 @@ from typing import Any
 
 from .jsontext import compact_json
 from .message import Message
+from .migrations import migrate
 from .states import OPEN_STATES, EventState
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS messages (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    uuid TEXT NOT NULL UNIQUE,
-    direction TEXT NOT NULL,
-    received_at REAL NOT NULL,
-    api_key TEXT,
-    application_id TEXT,
-    channel TEXT,
-    to_addr TEXT,
-    from_addr TEXT,
-    client_ref TEXT,
-    request TEXT NOT NULL,
-    response_status INTEGER,
-    response_body TEXT,
-    scenario TEXT,
-    rule TEXT,
-    status TEXT,
-    trace_id TEXT
-);
-CREATE INDEX IF NOT EXISTS messages_scope ON messages (api_key, application_id);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    message_uuid TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    status TEXT,
-    step TEXT NOT NULL,
-    due_at REAL NOT NULL,
-    url TEXT,
-    state TEXT NOT NULL,
-    occurred_at REAL,
-    payload TEXT,
-    problem TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    first_attempt_at REAL,
-    delivered_at REAL,
-    api_key TEXT,
-    application_id TEXT,
-    UNIQUE (message_uuid, position)
-);
--- UNIQUE (message_uuid, position) serves lookups by message; state is only scanned at start.
-CREATE TABLE IF NOT EXISTS attempts (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    event_id INTEGER NOT NULL,
-    url TEXT NOT NULL,
-    at REAL NOT NULL,
-    status_code INTEGER,
-    latency_ms REAL,
-    error TEXT
-);
-CREATE INDEX IF NOT EXISTS attempts_event ON attempts (event_id);
-"""
 
 MESSAGE_COLUMNS = (
     "uuid",
@@ -248,7 +195,7 @@ class Store:
         if self.path != ":memory:":
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
+        migrate(self.db, self.path)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

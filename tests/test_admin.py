@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+import subprocess
 import time
 
 import pytest
@@ -383,3 +385,249 @@ def test_scoped_webhook_urls_filters_and_reset(manual, admin, receiver):
     )  # the scope's own URLs went with it; the others stay
     remaining = {m["message_uuid"] for m in admin("GET", "/messages")["items"]}
     assert remaining == {theirs, jwt_one}
+
+
+# Safe by default (issue 9.4): other web sites, the sandbox's own webhooks, tokens -----------
+
+
+def admin_writes(sandbox) -> list[tuple[str, str]]:
+    """(method, path) of every admin route that changes something (the sink changes nothing)."""
+    from sandbox.web import create_app
+
+    rules = create_app(sandbox=sandbox).url_map.iter_rules()
+    return sorted(
+        (method, re.sub(r"<[^>]+>", "x", rule.rule))
+        for rule in rules
+        if rule.endpoint.startswith("admin.") and rule.endpoint != "admin.sink"
+        for method in rule.methods - {"GET", "HEAD", "OPTIONS"}
+    )
+
+
+def test_every_admin_write_needs_a_json_content_type(manual, admin):
+    """A page can make a browser POST text/plain or a form without asking; JSON it cannot."""
+    kept = manual.send(VALID["sms-text"]).json()["message_uuid"]
+    writes = admin_writes(manual.sandbox)
+    assert ("POST", "/_sandbox/reset") in writes and len(writes) >= 6
+    for method, path in writes:
+        for content_type, shown in (
+            ("text/plain", "got 'text/plain'"),
+            ("application/x-www-form-urlencoded", "got 'application/x-www-form-urlencoded'"),
+            ("multipart/form-data; boundary=b", "got 'multipart/form-data; boundary=b'"),
+            (None, "none was sent"),
+        ):
+            headers = {"Content-Type": content_type} if content_type else {}
+            answer = admin(method, path.removeprefix("/_sandbox"), 415, data=b"{}", headers=headers)
+            assert answer["detail"] == (
+                f"The Content-Type header must be application/json; {shown}."
+            ), (method, path)
+    assert admin("POST", "/reset", 415, headers={"Content-Type": "text/plain"})
+    assert [m["message_uuid"] for m in admin("GET", "/messages")["items"]] == [kept]
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({"Origin": "http://evil.example"}, "its Origin 'http://evil.example' is not this sandbox"),
+        ({"Origin": "null"}, "its Origin 'null' is not this sandbox"),
+        ({"Origin": "http://127.0.0.1:1"}, "its Origin 'http://127.0.0.1:1' is not this sandbox"),
+        ({"Origin": "http://[::1"}, "its Origin 'http://[::1' is not this sandbox"),
+        ({"Sec-Fetch-Site": "cross-site"}, "the browser sent it with Sec-Fetch-Site: cross-site"),
+        ({"Sec-Fetch-Site": "same-site"}, "the browser sent it with Sec-Fetch-Site: same-site"),
+    ],
+)
+def test_cross_site_admin_writes_are_403(manual, admin, headers, reason):
+    kept = manual.send(VALID["sms-text"]).json()["message_uuid"]
+    host = manual.url.removeprefix("http://")
+    for method, path, body in (("POST", "/reset", {}), ("PUT", "/defaults", {"status_url": None})):
+        answer = admin(method, path, 403, json=body, headers=headers)
+        assert answer["type"] == "https://developer.nexmo.com/api-errors#cross-site-request"
+        expected = f"Admin writes are refused from other web sites: {reason}"
+        assert answer["detail"].startswith(expected), answer["detail"]
+        if "Origin" in headers:
+            assert answer["detail"] == f"{expected} ({host}).", answer["detail"]
+    assert [m["message_uuid"] for m in admin("GET", "/messages", headers=headers)["items"]] == [
+        kept
+    ]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Sec-Fetch-Site": "same-origin"}, {"Sec-Fetch-Site": "none"}, {}, "own origin"],
+)
+def test_same_origin_and_non_browser_admin_writes_pass(manual, admin, headers):
+    if headers == "own origin":
+        headers = {"Origin": manual.url, "Sec-Fetch-Site": "same-origin"}
+    manual.send(VALID["sms-text"])
+    assert admin("POST", "/reset", json={}, headers=headers) == {"deleted_messages": 1}
+
+
+def test_admin_token_scheme_is_case_insensitive(start_sandbox):
+    client = start_sandbox(admin_token="s3cret")
+    for given, status in (
+        ("bearer s3cret", 200),
+        ("BEARER  s3cret ", 200),
+        ("Bearer s3cret", 200),
+        ("bearer wrong", 401),
+        ("Basic s3cret", 401),
+        ("s3cret", 401),
+    ):
+        answer = client.get("/_sandbox/messages", headers={"Authorization": given})
+        assert answer.status_code == status, given
+
+
+OWN_ADMIN_PATHS = [
+    "/_sandbox/reset",
+    "/_sandbox/inbound",
+    "/%5Fsandbox/reset",
+    "/x/../_sandbox/reset",
+    "//_sandbox/defaults",
+    "/_sandbox/sink/../reset",
+    "/_sandbox",
+]
+
+
+def admin_url_reason(url: str) -> str:
+    return (
+        "must not point at the sandbox's admin API (/_sandbox/…; only /_sandbox/sink/… may "
+        f"receive webhooks); got {url!r}"
+    )
+
+
+def scheme_reason(url: str) -> str:
+    return f"must be an absolute http or https URL; got {url!r}"
+
+
+@pytest.mark.parametrize("path", OWN_ADMIN_PATHS)
+def test_a_callback_to_the_admin_api_is_refused_at_send(manual, path):
+    url = manual.url + path
+    response = manual.send(message("sms-text", callback=url))
+    assert response.status_code == 400, response.text
+    assert response.json()["invalid_parameters"] == [
+        {"name": "callback", "reason": admin_url_reason(url)}
+    ]
+
+
+@pytest.mark.parametrize(
+    "url", ["gopher://127.0.0.1:4010/_", "file:///etc/passwd", "ftp://e.com/x", "http:///nohost"]
+)
+def test_a_callback_must_be_http_or_https(manual, url):
+    response = manual.send(message("sms-text", callback=url))
+    assert response.json()["invalid_parameters"] == [
+        {"name": "callback", "reason": scheme_reason(url)}
+    ]
+
+
+def test_the_sink_and_other_hosts_paths_stay_allowed(manual, admin, receiver):
+    sink = manual.send(message("sms-text", callback=manual.url + "/_sandbox/sink/mine"))
+    elsewhere = manual.send(message("sms-text", callback=receiver.url + "/_sandboxed/status"))
+    assert (sink.status_code, elsewhere.status_code) == (202, 202)
+    manual.sandbox.advance(60)
+    sunk = admin("GET", "/webhooks", params={"message_uuid": sink.json()["message_uuid"]})
+    assert {w["state"] for w in sunk["items"]} == {"delivered"}
+    assert len(receiver.on("/_sandboxed/status")) == 2
+
+
+def test_admin_refuses_webhook_urls_to_itself_or_other_schemes(manual, admin):
+    before = admin("GET", "/applications")
+    own = manual.url + "/_sandbox/reset"
+    bad = admin(
+        "PUT", "/defaults", 400, json={"status_url": "gopher://e.com/x", "inbound_url": own}
+    )
+    assert bad["invalid_parameters"] == [
+        {"name": "status_url", "reason": scheme_reason("gopher://e.com/x")},
+        {"name": "inbound_url", "reason": admin_url_reason(own)},
+    ]
+    app = admin("PUT", "/applications/a1", 400, json={"status_url": "file:///tmp/x"})
+    assert app["invalid_parameters"] == [
+        {"name": "status_url", "reason": scheme_reason("file:///tmp/x")}
+    ]
+    assert admin("GET", "/applications") == before
+    sink = {"status_url": manual.url + "/_sandbox/sink/s", "inbound_url": None}
+    assert admin("PUT", "/defaults", json=sink) == sink
+
+
+@pytest.mark.parametrize(
+    ("cli", "environ", "expected"),
+    [
+        (
+            {"status_url": "http://127.0.0.1:4010/_sandbox/reset"},
+            {},
+            "status_url (--status-url / SANDBOX_STATUS_URL / config file): "
+            + admin_url_reason("http://127.0.0.1:4010/_sandbox/reset"),
+        ),
+        (
+            {},
+            {"SANDBOX_INBOUND_URL": "gopher://e.com/"},
+            "inbound_url (--inbound-url / SANDBOX_INBOUND_URL / config file): "
+            + scheme_reason("gopher://e.com/"),
+        ),
+        (
+            {},
+            {"SANDBOX_APPLICATION_STATUS_URL": "app1=file:///x"},
+            "application app1 status_url (--application-status-url / "
+            "SANDBOX_APPLICATION_STATUS_URL / config file): " + scheme_reason("file:///x"),
+        ),
+    ],
+)
+def test_settings_refuse_such_webhook_urls(cli, environ, expected):
+    from sandbox.config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(cli, environ)
+    assert str(caught.value) == expected
+
+
+def run_serve(*flags: str) -> subprocess.CompletedProcess:
+    """`serve` expected to stop on its own, before it listens."""
+    from .processes import serve_command
+
+    return subprocess.run(serve_command(*flags), capture_output=True, text=True, timeout=60)
+
+
+def test_serve_stops_with_a_config_error_for_such_a_url(tmp_path):
+    config = tmp_path / "sandbox.yaml"
+    config.write_text("applications:\n  app1:\n    inbound_url: http://h:1/_sandbox/inbound\n")
+    result = run_serve("--config", str(config))
+    assert result.returncode == 2
+    assert result.stderr == (
+        "messages-sandbox: application app1 inbound_url (--application-inbound-url / "
+        "SANDBOX_APPLICATION_INBOUND_URL / config file): "
+        f"{admin_url_reason('http://h:1/_sandbox/inbound')}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "token", "warned"),
+    [
+        ("0.0.0.0", None, True),
+        ("::", None, True),
+        ("192.0.2.7", None, True),
+        ("sandbox.internal", None, True),
+        ("0.0.0.0", "s3cret", False),
+        ("127.0.0.1", None, False),
+        ("127.0.0.2", None, False),
+        ("::1", None, False),
+        ("[::1]", None, False),
+        ("localhost", None, False),
+    ],
+)
+def test_exposure_warning_only_beyond_loopback_without_a_token(host, token, warned):
+    from sandbox.exposure import exposure_warning
+
+    warning = exposure_warning(host, token)
+    assert (warning is not None) == warned
+    if warned:
+        assert warning.startswith(f"--host {host} without --admin-token: the admin API")
+
+
+def test_serve_warns_at_start_when_open_beyond_loopback(tmp_path):
+    """Checked on a start that stops before listening (a missing --spec): a test must not
+    open a port on every interface of the machine it runs on."""
+    result = run_serve("--host", "0.0.0.0", "--spec", str(tmp_path / "missing.yml"))
+    assert result.returncode == 2
+    warning, error = result.stderr.splitlines()
+    assert "WARNING sandbox.server: --host 0.0.0.0 without --admin-token" in warning
+    assert "Set --admin-token T (SANDBOX_ADMIN_TOKEN), or listen on 127.0.0.1." in warning
+    assert error.startswith("messages-sandbox: ") and "missing.yml" in error
+    quiet = run_serve("--host", "0.0.0.0", "--admin-token", "t", "--spec", "missing.yml")
+    assert quiet.returncode == 2 and "WARNING" not in quiet.stderr

@@ -58,6 +58,9 @@ def samples(option: Option, tmp_path) -> tuple[str, str, str]:
             path.write_text(PEM.format(n))
             keys.append(f"app={path}")
         return tuple(keys)
+    if option.name.endswith("_url"):  # webhook URLs are checked at start
+        prefix = "app=" if option.repeatable else ""
+        return tuple(f"{prefix}http://{n}.example/hook" for n in ("one", "two", "three"))
     if option.repeatable and option.metavar and "=" in option.metavar:
         return "app=one", "app=two", "app=three"
     if option.parse in (int, float):

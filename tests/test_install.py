@@ -14,15 +14,33 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
-    """A venv with the package installed from this checkout (dependencies from the host)."""
+    """A clean venv (no system site packages) with this checkout installed, dependencies too.
+
+    pip's configured indexes and its cache supply the dependencies, so on a machine whose
+    base Python holds nothing but the stdlib this is what a user's `pip install .` does.
+    The test runner's own pip installs into it (``--python``): no ensurepip, a few seconds less.
+    """
     home = tmp_path_factory.mktemp("venv")
-    venv.create(home, with_pip=True, system_site_packages=True)
+    venv.create(home, with_pip=False, system_site_packages=False)
     subprocess.run(
-        [home / "bin" / "python", "-m", "pip", "install", "-q", "--no-deps", str(ROOT)],
+        [sys.executable, "-m", "pip", "--python", str(home / "bin" / "python")]
+        + ["install", "-q", str(ROOT)],
         check=True,
-        timeout=300,
+        timeout=600,
     )
     return home
+
+
+def test_installed_venv_sees_only_its_own_packages(installed):
+    """Nothing leaks in from the base interpreter or the test runner's venv (pytest is in both)."""
+    script = (
+        "import importlib.util as u; print(u.find_spec('pytest') is None, u.find_spec('flask'))"
+    )
+    out = subprocess.run(
+        [installed / "bin" / "python", "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.startswith("True "), out
+    assert str(installed) in out, out
 
 
 def test_installed_package_carries_the_spec_and_scenarios(installed, tmp_path):

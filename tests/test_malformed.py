@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 
@@ -174,4 +175,151 @@ def test_huge_header_does_not_take_the_server_down(client):
 
 
 def test_server_is_healthy_after_all_of_it(client):
+    assert client.healthy()
+
+
+# Lone UTF-16 surrogates: valid JSON grammar, but no Unicode text (issue 9.3) --------------
+
+SURROGATE = "\\ud800"  # as it appears in the JSON text: a backslash escape
+SMS = json.dumps(VALID["sms-text"])
+
+
+def lone_surrogate_detail(where: str) -> str:
+    return (
+        f"The request body is not valid JSON text: {where} holds a lone UTF-16 surrogate "
+        "(\\ud800), which is not Unicode text."
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "where"),
+    [
+        (
+            SMS.replace("Your code is 1234", f"Hi {SURROGATE}"),
+            "the value at message.content.text",
+        ),
+        (SMS.replace("order-42", SURROGATE), "the value at client_ref"),
+        (SMS[:-1] + f', "extra": "{SURROGATE}"}}', "the value at extra"),
+        (SMS[:-1] + f', "x{SURROGATE}": 1}}', 'the key "x\\ud800" at the top level'),
+        (
+            SMS.replace('"type": "text",', f'"type": "text", "k{SURROGATE}": [],'),
+            'the key "k\\ud800" in message.content',
+        ),
+        (SMS[:-1] + f', "tags": ["a", "{SURROGATE}"]}}', "the value at tags[1]"),
+        (SMS[:-1] + f', "callback": "https://e.com/{SURROGATE}"}}', "the value at callback"),
+        (SMS.replace("order-42", "\\udfff"), None),  # a lone low surrogate too
+    ],
+)
+def test_lone_surrogate_anywhere_is_400_naming_where(client, raw, where):
+    before = len(client.sandbox.store.query("SELECT uuid FROM messages"))
+    response = client.post_raw(raw.encode(), JSON)
+    if where is None:
+        assert response.status_code == 400
+        assert "(\\udfff), which is not Unicode text" in response.json()["detail"]
+    else:
+        assert_problem(response, 400, "invalid-json", "Invalid JSON", lone_surrogate_detail(where))
+    assert len(client.sandbox.store.query("SELECT uuid FROM messages")) == before
+
+
+def test_a_surrogate_pair_is_one_character_and_accepted(client):
+    raw = SMS.replace("Your code is 1234", "Hi \\ud83d\\ude00")
+    response = client.post_raw(raw.encode(), JSON)
+    assert response.status_code == 202, response.text
+    stored = client.sandbox.inspector.message(response.json()["message_uuid"])
+    assert stored["request"]["message"]["content"]["text"] == "Hi \U0001f600"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "raw", "where"),
+    [
+        ("POST", "/_sandbox/reset", '{"api_key": "\\ud800"}', "the value at api_key"),
+        (
+            "POST",
+            "/_sandbox/inbound",
+            '{"channel": "whatsapp", "from": "447700900000", "to": "14157386170", '
+            '"content": {"type": "text", "text": "\\ud800"}}',
+            "the value at content.text",
+        ),
+        (
+            "PUT",
+            "/_sandbox/defaults",
+            '{"status_url": "http://e.com/\\ud800"}',
+            "the value at status_url",
+        ),
+        (
+            "PUT",
+            "/_sandbox/applications/a1",
+            '{"inbound_url": "http://e.com/\\ud800"}',
+            "the value at inbound_url",
+        ),
+        (
+            "PUT",
+            "/_sandbox/scenarios/selected",
+            '{"scenarios": ["\\ud800"]}',
+            "the value at scenarios[0]",
+        ),
+    ],
+)
+def test_lone_surrogate_in_admin_bodies_is_400(start_sandbox, receiver, method, path, raw, where):
+    """Refused before anything is stored: later webhooks stay valid (the fixture checks)."""
+    client = start_sandbox(clock="manual", status_url=receiver.url + "/status")
+    response = client.http.request(
+        method, client.url + path, data=raw.encode(), headers={"Content-Type": "application/json"}
+    )
+    assert_problem(response, 400, "invalid-json", "Invalid JSON", lone_surrogate_detail(where))
+    sent = client.send(VALID["sms-text"]).json()["message_uuid"]
+    client.sandbox.advance(60)
+    assert [r.json["status"] for r in receiver.on("/status")] == ["submitted", "delivered"]
+    assert all(r.json["message_uuid"] == sent for r in receiver.on("/status"))
+
+
+def test_lone_surrogate_in_a_jwt_claim_is_401(client):
+    import time
+    import uuid
+
+    import jwt
+
+    from .tokens import KEY
+
+    claims = {"application_id": "app-\ud800", "iat": int(time.time()), "jti": str(uuid.uuid4())}
+    token = jwt.encode(claims, KEY, algorithm="RS256")
+    response = client.send(VALID["sms-text"], authorization=f"Bearer {token}")
+    assert_problem(
+        response,
+        401,
+        "unauthorized",
+        "Invalid credentials supplied",
+        "Malformed JWT: in its claims, the value at application_id holds a lone UTF-16 "
+        "surrogate (\\ud800), which is not Unicode text.",
+    )
+
+
+def test_basic_credentials_that_are_not_utf8_say_so(client):
+    credentials = base64.b64encode(b"key\xff:secret").decode()
+    response = client.send(VALID["sms-text"], authorization=f"Basic {credentials}")
+    assert_problem(
+        response,
+        401,
+        "unauthorized",
+        "Invalid credentials supplied",
+        "Malformed Basic credentials: the base64 is valid but decodes to bytes that are not "
+        "UTF-8 text (byte 3); expected base64 of api_key:api_secret.",
+    )
+    not_base64 = client.send(VALID["sms-text"], authorization="Basic a$b")
+    assert not_base64.json()["detail"] == "Malformed Basic credentials: not valid base64."
+
+
+@pytest.mark.parametrize("path", ["/v0.1/messages", "/_sandbox/inbound"])
+def test_ten_megabytes_get_the_documented_413_with_the_max_body_limit(start_sandbox, path):
+    """The server in front (waitress today) must not answer with its own type and limit."""
+    client = start_sandbox(max_body=50_000)
+    raw = b'{"padding": "' + b"x" * (10 << 20) + b'"}'
+    response = client.post_raw(raw, JSON, path=path)
+    assert_problem(
+        response,
+        413,
+        "payload-too-large",
+        "Payload Too Large",
+        f"The request body is {len(raw)} bytes; the sandbox accepts at most 50000 bytes.",
+    )
     assert client.healthy()

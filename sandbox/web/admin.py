@@ -11,6 +11,7 @@ import hmac
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
@@ -19,12 +20,16 @@ from ..config import ConfigError
 from ..engine import Sandbox
 from ..events import timestamp
 from ..inspection import MESSAGE_FILTERS, WEBHOOK_FILTERS, parse_query
+from ..json_body import read_json_body
 from ..problems import InvalidParameter, invalid_params
 from ..version import __version__
+from ..webhook_urls import webhook_url_error
 
 bp = Blueprint("admin", __name__, url_prefix="/_sandbox")
 ADMIN_DOCUMENT = Path(__file__).resolve().parent.parent / "admin-openapi.yaml"
 OPEN_ENDPOINTS = {"admin.health", "admin.sink"}
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+CROSS_SITE = {"cross-site", "same-site"}  # Sec-Fetch-Site values from another origin
 MAX_ADVANCE = 10 * 365 * 86_400  # ten years a call: timestamps stay printable
 
 
@@ -37,22 +42,64 @@ def check_admin_token() -> None:
     token = sandbox().settings.admin_token
     if not token or request.endpoint in OPEN_ENDPOINTS:
         return
-    given = request.headers.get("Authorization", "")
-    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+    # The scheme is case-insensitive (RFC 7235 §2.1), as on /v0.1/messages.
+    scheme, _, given = request.headers.get("Authorization", "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    ):
         raise problems.unauthorized(
             "The admin API needs 'Authorization: Bearer <admin token>' (see --admin-token)."
         )
 
 
+@bp.before_request
+def refuse_cross_site_writes() -> None:
+    """A web page open in the developer's browser must not drive the admin API."""
+    if request.method in SAFE_METHODS or request.endpoint in OPEN_ENDPOINTS:
+        return
+    reason = cross_site_reason(request.headers)
+    if reason:
+        raise problems.cross_site(f"Admin writes are refused from other web sites: {reason}.")
+
+
+def cross_site_reason(headers: Any) -> str | None:
+    """Why the browser's own headers show the request came from another site, or None."""
+    fetch_site = headers.get("Sec-Fetch-Site")
+    if fetch_site and fetch_site.lower() in CROSS_SITE:
+        return f"the browser sent it with Sec-Fetch-Site: {fetch_site}"
+    origin, host = headers.get("Origin"), headers.get("Host", "")
+    if origin is not None and origin_host(origin) != host.lower():
+        return f"its Origin {origin!r} is not this sandbox ({host})"
+    return None
+
+
+def origin_host(origin: str) -> str | None:
+    """host[:port] of an Origin header ('' for "null"; None if it cannot be parsed)."""
+    try:
+        return urlsplit(origin).netloc.lower()
+    except ValueError:
+        return None
+
+
 def json_body() -> dict[str, Any]:
-    """The request's JSON object (empty if no body), or a 400 in the Error shape."""
-    raw = request.get_data()
-    if not raw.strip():
+    """The request's JSON object (empty if no body): 415 unless declared JSON, 400 if bad."""
+    body = read_json_body(request, sandbox().settings.max_body, optional=True)
+    if body is None:
         return {}
-    body = request.get_json(silent=True, force=True)
     if not isinstance(body, dict):
         raise problems.invalid_json("The request body must be a JSON object.")
     return body
+
+
+def check_webhook_urls(fields: dict[str, str | None]) -> None:
+    """A 400 naming every URL that webhooks may not go to ("" and null mean none)."""
+    wrong = [
+        InvalidParameter(name, reason)
+        for name, url in fields.items()
+        if url and (reason := webhook_url_error(url))
+    ]
+    if wrong:
+        raise invalid_params(wrong)
 
 
 def optional_strings(body: dict[str, Any], *names: str) -> dict[str, str | None]:
@@ -190,6 +237,7 @@ def application_item(app: Any) -> dict[str, Any]:
 @bp.put("/applications/<application_id>")
 def put_application(application_id: str) -> Response:
     fields = optional_strings(json_body(), "status_url", "inbound_url", "public_key")
+    check_webhook_urls({"status_url": fields["status_url"], "inbound_url": fields["inbound_url"]})
     try:
         app = sandbox().set_application(application_id, **fields)
     except ConfigError as exc:
@@ -202,6 +250,7 @@ def put_defaults() -> Response:
     """The default webhook URLs, or (with api_key / application_id) one scope's own."""
     body = json_body()
     urls = optional_strings(body, "status_url", "inbound_url")
+    check_webhook_urls(urls)
     key = scope_name(optional_strings(body, "api_key", "application_id"))
     sandbox().set_default_urls(urls["status_url"], urls["inbound_url"], key)
     return jsonify(urls if not key else {**urls, "scope": key})

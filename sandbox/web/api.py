@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
-from typing import Any
 
-from flask import Blueprint, Request, Response, current_app, g, request
+from flask import Blueprint, Response, current_app, g, request
 
-from .. import problems
 from ..engine import SCENARIO_HEADER, Answer, Sandbox
+from ..json_body import read_json_body
 from ..jsontext import compact_json
 
 bp = Blueprint("api", __name__)
@@ -29,7 +27,7 @@ def send_message() -> Response:
         request.headers.get("Authorization"),
         query_credentials=any(k in request.args for k in QUERY_CREDENTIALS),
     )
-    body = parse_json_body(request, engine.settings.max_body)
+    body = read_json_body(request, engine.settings.max_body)
     message = engine.parsers[API_VERSION].parse(body)
     scenario = request.headers.get(SCENARIO_HEADER)
     return render_answer(engine.send(message, principal, trace_id=g.trace_id, scenario=scenario))
@@ -46,41 +44,3 @@ def render_answer(answer: Answer) -> Response:
     for name, value in answer.headers:
         response.headers[name] = value
     return response
-
-
-def parse_json_body(req: Request, limit: int) -> Any:
-    """The decoded JSON body, or a Problem: 415 wrong type, 413 too big, 400 not JSON."""
-    if req.mimetype != "application/json":
-        raise problems.unsupported_media_type(req.headers.get("Content-Type"))
-    if req.content_length is not None and req.content_length > limit:
-        raise problems.payload_too_large(req.content_length, limit)
-    raw = req.stream.read(limit + 1)
-    if len(raw) > limit:
-        raise problems.payload_too_large(None, limit)
-    return decode_json(raw)
-
-
-def reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
-
-
-def decode_json(raw: bytes) -> Any:
-    if not raw.strip():
-        raise problems.invalid_json("The request body is empty; expected a JSON object.")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise problems.invalid_json(
-            f"The request body is not valid UTF-8 (byte {exc.start})."
-        ) from None
-    try:
-        return json.loads(text, parse_constant=reject_constant)
-    except json.JSONDecodeError as exc:
-        raise problems.invalid_json(
-            f"The request body is not valid JSON: {exc.msg} "
-            f"at line {exc.lineno}, column {exc.colno}."
-        ) from None
-    except ValueError as exc:
-        raise problems.invalid_json(f"The request body is not valid JSON: {exc}.") from None
-    except RecursionError:
-        raise problems.invalid_json("The request body is nested too deeply.") from None
