@@ -115,7 +115,11 @@ class Receiver:
                 super().finish()
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                length = int(self.headers.get("Content-Length", 0))
+                body = self.rfile.read(length)
+                if len(body) < length:  # the sender died mid-request: no app would see it
+                    self.close_connection = True
+                    return
                 behaviour = receiver.next_behaviour()
                 if behaviour.delay:
                     time.sleep(behaviour.delay)
