@@ -1,0 +1,128 @@
+"""Messages API v1 on top of the engine: parse with the v1 document, accept, update.
+
+This is the v1 adapter's one connection to the core. ``accept`` is the small function the
+integrator swaps for ``Sandbox.send(message, …)`` once the engine takes a version-neutral
+``Message`` (the seam of issue #11): until then it journals the message and answers with
+the scenario chosen for it, and schedules no webhooks (v1 webhook bodies are issue #13).
+The v1 document (0.3 s to parse) and a scenario library whose magic recipients come from
+its ``x-errors`` catalogue are built on the first v1 request, not at start.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from typing import Any
+
+from .auth import Principal
+from .engine import Answer, Sandbox, message_record
+from .message import Message
+from .problems import InvalidParameter, Problem, gateway
+from .scenario_files import load_library
+from .scenarios import Facts, Library
+from .v1_errors import V1Errors
+from .v1_request import V1Parser
+from .v1_spec import V1Document, load_v1
+
+BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+WORKFLOW_ID_LENGTH = 55  # as the document's WorkflowId example
+REVOCABLE = (None, "submitted", "rejected", "undeliverable")  # not delivered, not read
+
+
+class V1Api:
+    """Messages API v1 for one Sandbox: send and update, errors in v1's shapes."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self._lock = threading.Lock()
+        self._ready: tuple[V1Document, V1Errors, V1Parser, Library] | None = None
+
+    def parts(self) -> tuple[V1Document, V1Errors, V1Parser, Library]:
+        """The document, error builder, parser and scenario library (built once)."""
+        with self._lock:
+            if self._ready is None:
+                document = load_v1()
+                errors = V1Errors(document)
+                library = load_library(
+                    self.sandbox.settings.scenarios, self.sandbox.spec, document.errors
+                )
+                self._ready = (document, errors, V1Parser(document, errors), library)
+            return self._ready
+
+    @property
+    def errors(self) -> V1Errors:
+        return self.parts()[1]
+
+    def send(self, body: Any, principal: Principal, trace_id: str, scenario: str | None) -> Answer:
+        """Validate and accept one v1 send; raises the document's 422 for a bad body."""
+        message = self.parts()[2].message(body)
+        return self.accept(message, principal, trace_id, scenario)
+
+    def accept(
+        self, message: Message, principal: Principal, trace_id: str, scenario: str | None
+    ) -> Answer:
+        """Journal ``message`` with the scenario chosen for it; 202 or the scripted answer."""
+        engine, library = self.sandbox, self.parts()[3]
+        facts = facts_of(message, principal)
+        choice = library.choose(facts, engine.selection(principal, scenario), principal.name)
+        message_uuid = engine.randomness.message_uuid()
+        answer = engine.answer_for(choice, message_uuid, trace_id)
+        if answer.status == 202 and message.failover:
+            answer = replace(answer, body={**answer.body, "workflow_id": self.workflow_id()})
+        engine.store.add_message(
+            message_record(message.request, facts, message_uuid, answer, trace_id, choice)
+        )
+        return answer
+
+    def workflow_id(self) -> str:
+        rng = self.sandbox.randomness.child()
+        return "".join(rng.choice(BASE58) for _ in range(WORKFLOW_ID_LENGTH))
+
+    def update(self, message_uuid: str, body: Any) -> None:
+        """PATCH: mark an inbound message read, or revoke an undelivered outbound RCS one."""
+        _, errors, parser, _ = self.parts()
+        status = parser.update_status(body)  # a bad body is reported before a missing message
+        row = self.sandbox.store.get_message(message_uuid)
+        if row is None:
+            raise message_not_found(message_uuid)
+        parser.check_update(body, row["channel"])
+        problem = update_refusal(row, status, errors)
+        if problem:
+            raise problem
+        self.sandbox.store.set_status(message_uuid, status)
+
+
+def update_refusal(row: dict[str, Any], status: str, errors: V1Errors) -> Problem | None:
+    """Why this message cannot take ``status`` (None if it can), as the document's 422."""
+    if status == "read" and row["direction"] != "inbound":
+        reason = "can be set to read on an inbound message only; this one is outbound"
+    elif status == "revoked" and row["direction"] != "outbound":
+        reason = "can be set to revoked on an outbound message only; this one is inbound"
+    elif status == "revoked" and row["status"] not in REVOCABLE:
+        reason = f"cannot be revoked: the message was already {row['status']}"
+    else:
+        return None
+    return errors.problem("message_params", [InvalidParameter("status", reason)])
+
+
+def message_not_found(message_uuid: str) -> Problem:
+    return gateway(
+        404, "not-found", "Not Found", f"There is no message with message_uuid {message_uuid}."
+    )
+
+
+def facts_of(message: Message, principal: Principal) -> Facts:
+    """What scenario rules match on, from a version-neutral message."""
+    return Facts(
+        {
+            "channel": message.channel,
+            "to": message.to,
+            "from": message.sender,
+            "content_type": message.content_type,
+            "text": message.text,
+            "client_ref": message.client_ref,
+            "application_id": principal.application_id,
+            "api_key": principal.api_key,
+            "to_number": message.to if message.to.isdigit() else None,
+        }
+    )
