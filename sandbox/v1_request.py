@@ -20,7 +20,7 @@ from .message import Message
 from .problems import InvalidParameter
 from .v1_errors import V1Errors
 from .v1_spec import V1Document
-from .validation import json_type, translate
+from .validation import json_type, translate, unique_by_name
 
 CLIENT_REF_LIMIT = 100  # outboundMessageCommon.client_ref: "Client reference of up to 100…"
 DEFAULT_WEBHOOK_VERSION = "v1"  # a v1 send's webhooks, unless it asks for v0.1
@@ -115,9 +115,13 @@ class V1Parser:
         is_valid, validator = self.compiled(schema)
         if is_valid(body):
             return
-        for error in validator.iter_errors(body):
-            for violation in translate(most_specific(error)):
-                yield self.kind_of(violation.name), at(prefix + violation.name, violation.reason)
+        # A field can be constrained twice (Image and OutboundWhatsAppImage both require
+        # image.url): the first reason given for each name is kept.
+        found = [
+            v for error in validator.iter_errors(body) for v in translate(most_specific(error))
+        ]
+        for violation in unique_by_name(found):
+            yield self.kind_of(violation.name), at(prefix + violation.name, violation.reason)
 
     def failover_violations(self, failover: Any) -> Iterator[tuple[str, InvalidParameter]]:
         if failover is None:
