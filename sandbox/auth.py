@@ -74,17 +74,13 @@ class Authenticator:
 
     def __init__(
         self,
-        applications: Mapping[str, Application],
+        public_keys: Callable[[], Mapping[str, Any]],
         api_keys: Mapping[str, str],
         now: Callable[[], float] = time.time,
     ) -> None:
-        self.public_keys = load_public_keys(applications)
+        self.public_keys = public_keys  # read at each request: the run-time state owns them
         self.api_keys = dict(api_keys)
         self.now = now
-
-    def set_keys(self, applications: Mapping[str, Application]) -> None:
-        """Replace the known public keys (a bad key raises ConfigError; nothing changes)."""
-        self.public_keys = load_public_keys(applications)
 
     def authenticate(self, header: str | None, query_credentials: bool = False) -> Principal:
         """The principal behind ``header``; raises a 401 Problem that says what was wrong."""
@@ -132,8 +128,9 @@ class Authenticator:
         if header.get("alg") != "RS256":
             raise unauthorized(f"JWT alg must be RS256; got {header.get('alg')!r}.")
         application_id = self.check_claims(claims)
-        key = self.public_keys.get(application_id)
-        if self.public_keys and key is None:
+        keys = self.public_keys()
+        key = keys.get(application_id)
+        if keys and key is None:
             raise unauthorized(
                 f"Unknown application {application_id!r}: the sandbox has no public key for it."
             )

@@ -1,13 +1,13 @@
-"""Deliver webhooks on time, in order per message, retried on failure, journaled always.
+"""Deliver webhooks on time, in order per message, retried on failure.
 
 ``Schedule`` is a pure due-time queue. ``Dispatcher`` owns one worker thread that wakes
-when something is due (or is scheduled, or the manual clock moves), lets each due event
-*occur* (the engine's ``prepare`` builds and journals its payload), and hands deliveries
-to a small sender pool. Per message, the next webhook waits until the one before it is
-delivered or given up. Per receiver host at most ``per_host`` POSTs run at once, so a
-slow or dead receiver holds a few senders, never all of them. Failures are retried after
-5, 10, 20 … seconds, capped at 900, for up to 24 hours (all configurable, all scaled by
-the clock's speed). The API thread never waits for any of it.
+when something is due (or is scheduled, or the clock moves), hands each due event to the
+``Lifecycle`` (which renders and journals it and gives back a frozen ``Delivery``, or
+nothing) and passes deliveries to a small sender pool. Per message, the next webhook
+waits until the one before it is delivered or given up. Per receiver host at most
+``per_host`` POSTs run at once, so a slow or dead receiver holds a few senders, never all
+of them. Failures are retried after 5, 10, 20 … seconds, capped at 900, for up to 24
+hours (all configurable, all scaled by the clock's speed). The API thread never waits.
 """
 
 from __future__ import annotations
@@ -17,35 +17,33 @@ import itertools
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from .clock import Clock
-from .store import Store
+from .lifecycle import Delivery, DueEvent, Lifecycle, Signer
+from .states import EventState
 from .transport import Outcome, Transport
 
 log = logging.getLogger("sandbox.dispatcher")
 
 
-@dataclass
-class Job:
-    """One event of one message on its way: what to emit, then what to send where."""
+@dataclass(eq=False)
+class Task:
+    """The dispatcher's own record of one event on its way: due, then a delivery."""
 
-    event_id: int
     message_uuid: str
-    position: int
-    kind: str
-    step: dict[str, Any]
-    due_at: float
-    context: dict[str, Any] = field(default_factory=dict)
-    url: str | None = None
-    body: bytes | None = None
-    first_attempt_at: float | None = None
-    attempts: int = 0
+    due: DueEvent | None = None
+    delivery: Delivery | None = None
     cancelled: bool = False
+
+    @classmethod
+    def of(cls, item: DueEvent | Delivery) -> Task:
+        if isinstance(item, Delivery):
+            return cls(item.message_uuid, delivery=item)
+        return cls(item.message_uuid, due=item)
 
 
 @dataclass(frozen=True)
@@ -64,32 +62,28 @@ class Schedule:
     """A due-time queue: ``pop_due(now)`` gives what is due, oldest first, ties in order."""
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, str, Job]] = []
+        self._heap: list[tuple[float, int, str, Task]] = []
         self._order = itertools.count()
 
-    def add(self, when: float, action: str, job: Job) -> None:
-        heapq.heappush(self._heap, (when, next(self._order), action, job))
+    def add(self, when: float, action: str, task: Task) -> None:
+        heapq.heappush(self._heap, (when, next(self._order), action, task))
 
     def next_due(self) -> float | None:
         return self._heap[0][0] if self._heap else None
 
-    def pop_due(self, now: float) -> list[tuple[str, Job]]:
+    def pop_due(self, now: float) -> list[tuple[str, Task]]:
         due = []
         while self._heap and self._heap[0][0] <= now:
-            _, _, action, job = heapq.heappop(self._heap)
-            due.append((action, job))
+            _, _, action, task = heapq.heappop(self._heap)
+            due.append((action, task))
         return due
 
-    def jobs(self) -> list[Job]:
-        return [job for _, _, _, job in self._heap]
+    def tasks(self) -> list[Task]:
+        return [task for _, _, _, task in self._heap]
 
     def discard_cancelled(self) -> None:
         self._heap = [item for item in self._heap if not item[3].cancelled]
         heapq.heapify(self._heap)
-
-
-Prepare = Callable[[Job], bool]
-Signer = Callable[[Job, bytes], dict[str, str]]
 
 
 class Dispatcher:
@@ -97,31 +91,28 @@ class Dispatcher:
 
     def __init__(
         self,
-        store: Store,
+        lifecycle: Lifecycle,
         clock: Clock,
         transport: Transport,
-        prepare: Prepare,
         policy: RetryPolicy = RetryPolicy(),
         signer: Signer | None = None,
         senders: int = 128,
         per_host: int = 4,
     ) -> None:
-        self.store, self.clock, self.transport = store, clock, transport
-        self.prepare, self.policy, self.signer = prepare, policy, signer
+        self.lifecycle, self.clock, self.transport = lifecycle, clock, transport
+        self.policy, self.signer = policy, signer
         self.per_host = per_host
         self.cond = threading.Condition()
         self.schedule = Schedule()
-        self.chains: dict[str, deque[Job]] = {}
+        self.chains: dict[str, deque[Task]] = {}
         self.host_busy: dict[str, int] = {}
-        self.host_waiting: dict[str, deque[Job]] = {}
+        self.host_waiting: dict[str, deque[Task]] = {}
         self.working = 0
         self.running = False
         # Threads start only as concurrent deliveries need them; with at most ``per_host``
         # per receiver, 32 slow receivers at once still leave room for every other one.
         self.pool = ThreadPoolExecutor(senders, thread_name_prefix="sandbox-webhook")
         self._thread: threading.Thread | None = None
-        if clock.manual:
-            clock.on_change(self.wakeup)
 
     # lifecycle -------------------------------------------------------------------------
 
@@ -149,35 +140,35 @@ class Dispatcher:
 
     # input -----------------------------------------------------------------------------
 
-    def schedule_jobs(self, jobs: Iterable[Job]) -> None:
+    def schedule_events(self, events: Iterable[DueEvent]) -> None:
         """Events planned for their due time (a new message, or a restart)."""
         with self.cond:
-            for job in jobs:
-                self.schedule.add(job.due_at, "occur", job)
+            for event in events:
+                self.schedule.add(event.due_at, "occur", Task.of(event))
             self.cond.notify_all()
 
     def forget(self, message_uuids: Iterable[str] | None = None) -> None:
         """Cancel every event of these messages (None: of all): nothing more is sent for them."""
         chosen = None if message_uuids is None else set(message_uuids)
         with self.cond:
-            queued = [j for chain in self.chains.values() for j in chain]
-            waiting = [j for q in self.host_waiting.values() for j in q]
-            for job in [*self.schedule.jobs(), *queued, *waiting]:
-                if chosen is None or job.message_uuid in chosen:
-                    job.cancelled = True
+            queued = [t for chain in self.chains.values() for t in chain]
+            waiting = [t for q in self.host_waiting.values() for t in q]
+            for task in [*self.schedule.tasks(), *queued, *waiting]:
+                if chosen is None or task.message_uuid in chosen:
+                    task.cancelled = True
             self.schedule.discard_cancelled()
             self.chains = {u: c for u, c in self.chains.items() if not c[0].cancelled}
             for host, queue in self.host_waiting.items():
-                self.host_waiting[host] = deque(j for j in queue if not j.cancelled)
+                self.host_waiting[host] = deque(t for t in queue if not t.cancelled)
             self.cond.notify_all()
 
-    def resume_deliveries(self, jobs: Iterable[Job]) -> None:
+    def resume_deliveries(self, deliveries: Iterable[Delivery]) -> None:
         """Events that occurred before a restart but were not delivered: deliver them first.
 
         Called before ``start``, so the chains hold them before any overdue event occurs.
         """
-        for job in jobs:
-            self._enqueue(job)
+        for delivery in deliveries:
+            self._enqueue(Task.of(delivery))
 
     # the worker ------------------------------------------------------------------------
 
@@ -188,16 +179,17 @@ class Dispatcher:
                 if due is None:
                     return
                 self.working += 1
-            for action, job in due:
+            for action, task in due:
                 try:
-                    self._handle(action, job)
+                    self._handle(action, task)
                 except Exception as exc:  # one broken event must not strand the others
-                    self._journal_failure(job, exc)
+                    if task.due is not None:
+                        self.lifecycle.broken(task.due, exc)
             with self.cond:
                 self.working -= 1
                 self.cond.notify_all()
 
-    def _wait_for_due(self) -> list[tuple[str, Job]] | None:
+    def _wait_for_due(self) -> list[tuple[str, Task]] | None:
         """Under the lock: block until something is due (or stop); None means stop."""
         while self.running:
             due = self.schedule.pop_due(self.clock.now())
@@ -206,100 +198,90 @@ class Dispatcher:
             self.cond.wait(self.clock.seconds_until(self.schedule.next_due()))
         return None
 
-    def _journal_failure(self, job: Job, exc: Exception) -> None:
-        """A bug while an event occurred: journal it as invalid (never left 'scheduled')."""
-        log.exception("event %s of %s could not be handled", job.event_id, job.message_uuid)
-        try:
-            self.store.invalid(job.event_id, self.clock.now(), "", f"{type(exc).__name__}: {exc}")
-        except Exception:
-            log.exception("and it could not be journaled either")
-
-    def _handle(self, action: str, job: Job) -> None:
-        if job.cancelled:
+    def _handle(self, action: str, task: Task) -> None:
+        if task.cancelled:
             return
         if action == "retry":
-            self._start(job)
-        elif self.prepare(job):
-            self._enqueue(job)
+            self._start(task)
+            return
+        assert task.due is not None
+        task.delivery = self.lifecycle.occur(task.due)
+        if task.delivery is not None:
+            self._enqueue(task)
 
     # delivery --------------------------------------------------------------------------
 
-    def _enqueue(self, job: Job) -> None:
+    def _enqueue(self, task: Task) -> None:
         """Join the message's chain; the head of a chain is the one being delivered."""
         with self.cond:
-            chain = self.chains.setdefault(job.message_uuid, deque())
-            chain.append(job)
+            chain = self.chains.setdefault(task.message_uuid, deque())
+            chain.append(task)
             if len(chain) == 1:
-                self._start(job)
+                self._start(task)
 
-    def _start(self, job: Job) -> None:
+    def _start(self, task: Task) -> None:
         with self.cond:
             if not self.running:
                 return  # stopping: the event stays pending in the journal for the next start
-            host = urlsplit(job.url or "").netloc
+            assert task.delivery is not None
+            host = urlsplit(task.delivery.url).netloc
             if self.host_busy.get(host, 0) >= self.per_host:
-                self.host_waiting.setdefault(host, deque()).append(job)
+                self.host_waiting.setdefault(host, deque()).append(task)
                 return
             self.host_busy[host] = self.host_busy.get(host, 0) + 1
             try:
-                self.pool.submit(self._attempt, job, host)
+                self.pool.submit(self._attempt, task, host)
             except RuntimeError:  # the pool shut down between our check and now
                 self.host_busy[host] -= 1
 
-    def _attempt(self, job: Job, host: str) -> None:
+    def _attempt(self, task: Task, host: str) -> None:
+        delivery = task.delivery
+        assert delivery is not None
         try:
             at = self.clock.now()
-            if job.first_attempt_at is None:
-                job.first_attempt_at = at
-            headers = self.signer(job, job.body) if self.signer else {}
-            outcome = self.transport.post(job.url, job.body, headers)
-            self._settle(job, at, outcome)
+            if delivery.first_attempt_at is None:
+                task.delivery = delivery = replace(delivery, first_attempt_at=at)
+            headers = self.signer(delivery) if self.signer else {}
+            outcome = self.transport.post(delivery.url, delivery.body, headers)
+            self._settle(task, at, outcome)
         except Exception:  # (signing, the journal…): try again later, keep the order
-            log.exception("delivery of event %s failed unexpectedly", job.event_id)
-            job.attempts += 1
-            self._retry_later(job)
+            log.exception("delivery of event %s failed unexpectedly", delivery.event_id)
+            task.delivery = replace(delivery, attempts=delivery.attempts + 1)
+            self._retry_later(task)
         finally:
             self._release(host)
 
-    def _settle(self, job: Job, at: float, outcome: Outcome) -> None:
-        if job.cancelled:
+    def _settle(self, task: Task, at: float, outcome: Outcome) -> None:
+        if task.cancelled:
             return  # its message was reset while the POST was in flight
-        job.attempts += 1
-        give_up = self.clock.now() >= job.first_attempt_at + (
-            self.policy.give_up_after / self.clock.speed
-        )
-        state = "delivered" if outcome.ok else ("failed" if give_up else "pending")
-        still_there = self.store.attempted(
-            job.event_id,
-            job.url,
-            at,
-            outcome.status_code,
-            outcome.latency_ms,
-            outcome.error or (None if outcome.ok else f"HTTP {outcome.status_code}"),
-            state,
-        )
-        if not still_there:  # its message was reset while the POST was in flight
-            job.cancelled = True
-            self._next_in_chain(job)
-        elif state == "pending":
-            self._retry_later(job)
+        delivery = replace(task.delivery, attempts=task.delivery.attempts + 1)
+        task.delivery = delivery
+        window = self.policy.give_up_after / self.clock.speed
+        give_up = self.clock.now() >= delivery.first_attempt_at + window
+        state = self.lifecycle.attempted(delivery, at, outcome, give_up)
+        if state is None:  # its message was reset while the POST was in flight
+            task.cancelled = True
+            self._next_in_chain(task)
+        elif state == EventState.PENDING:
+            self._retry_later(task)
         else:
-            self._next_in_chain(job)
+            self._next_in_chain(task)
 
-    def _retry_later(self, job: Job) -> None:
+    def _retry_later(self, task: Task) -> None:
         with self.cond:
-            self.schedule.add(self.clock.after(self.policy.delay(job.attempts)), "retry", job)
+            attempts = task.delivery.attempts if task.delivery else 1
+            self.schedule.add(self.clock.after(self.policy.delay(attempts)), "retry", task)
             self.cond.notify_all()
 
-    def _next_in_chain(self, job: Job) -> None:
+    def _next_in_chain(self, task: Task) -> None:
         with self.cond:
-            chain = self.chains.get(job.message_uuid)
-            if chain and chain[0] is job:
+            chain = self.chains.get(task.message_uuid)
+            if chain and chain[0] is task:
                 chain.popleft()
             if chain:
                 self._start(chain[0])
             else:
-                self.chains.pop(job.message_uuid, None)
+                self.chains.pop(task.message_uuid, None)
             self.cond.notify_all()
 
     def _release(self, host: str) -> None:
@@ -314,7 +296,7 @@ class Dispatcher:
         with self.cond:
             return self.schedule.next_due()
 
-    # the manual clock ------------------------------------------------------------------
+    # idleness (the manual clock waits for it) -------------------------------------------
 
     def busy(self) -> bool:
         """Under the lock: is anything due now, being handled, or being sent?"""
@@ -326,19 +308,6 @@ class Dispatcher:
         )
 
     def wait_idle(self, timeout: float) -> bool:
-        """Block until nothing due is left undone (used by the manual clock and tests)."""
+        """Block until nothing due is left undone (``Timeline`` waits for it between steps)."""
         with self.cond:
             return self.cond.wait_for(lambda: not self.busy(), timeout)
-
-    def advance(self, seconds: float, timeout: float = 30.0) -> None:
-        """Manual clock: move forward, stopping at each due time, delivering as it goes."""
-        target = self.clock.now() + max(0.0, seconds)
-        while True:
-            self.wait_idle(timeout)
-            with self.cond:
-                due = self.schedule.next_due()
-            if due is None or due > target:
-                break
-            self.clock.set(due)
-        self.clock.set(target)
-        self.wait_idle(timeout)

@@ -1,14 +1,17 @@
 """The Sandbox façade: accept a message, script its life, inject inbound ones. No HTTP here.
 
-The web layer parses a request, calls ``Sandbox.authenticate`` and ``Sandbox.send``, and
-renders what comes back (an ``Answer``) or what is raised (a ``Problem``). Accepting a
-message journals it with its planned events in one transaction and hands the events to
-the dispatcher; the answer never waits for a webhook.
+The web layer parses a request with its API version's adapter (``versions``) into a
+neutral ``Message``, calls ``Sandbox.authenticate`` and ``Sandbox.send``, and renders what
+comes back (an ``Answer``) or what is raised (a ``Problem``). Accepting a message journals
+it with its planned events in one transaction (``Lifecycle.accept``) and hands the events
+to the dispatcher; the answer never waits for a webhook.
+
+The constructor only wires the parts; ``start()`` opens the journal, resumes what it left
+undone and starts the dispatcher; ``close()`` stops both (``with Sandbox(s) as sandbox:``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -18,20 +21,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import problems
+from . import problems, versions
 from .auth import Authenticator, Principal
 from .clock import Clock, make_clock
 from .config import Application, Settings
-from .dispatcher import Dispatcher, Job, RetryPolicy
+from .dispatcher import Dispatcher, RetryPolicy
+from .ids import uuid_from
 from .inspection import Inspector
+from .lifecycle import Lifecycle, signer_for
+from .message import Message, Origin
 from .problems import InvalidParameter, Problem, invalid_params
+from .runtime import Runtime, RuntimeState, WebhookUrls
 from .scenario_files import load_library
-from .scenarios import Choice, Facts, Library, Script, plan
-from .signing import signature_header
+from .scenarios import Choice, Facts, Library, PlannedEvent, Script, plan
 from .spec import Spec
-from .store import Scope, Store
+from .store import Scope, Store, inbound_row, outbound_row
+from .timeline import Timeline
 from .transport import Transport
-from .validation import RequestValidator
 from .webhooks import WebhookBuilder
 
 log = logging.getLogger("sandbox.engine")
@@ -62,7 +68,7 @@ class Randomness:
         if not self.seeded:
             return str(uuid.uuid4())
         with self._lock:
-            return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+            return uuid_from(self._rng)
 
     def child(self) -> random.Random:
         """A generator of its own for one message, drawn from the main one in request order.
@@ -74,35 +80,70 @@ class Randomness:
 
 
 class Sandbox:
-    """One running sandbox: spec, validators, scenarios, journal, clock and dispatcher."""
+    """One sandbox: spec, scenarios, run-time state, journal, clock and dispatcher."""
 
     def __init__(self, settings: Settings, spec: Spec | None = None) -> None:
         self.settings = settings
         self.spec = spec or Spec.load(settings.spec)
-        self.validator = RequestValidator(self.spec)
-        self.authenticator = Authenticator(settings.applications, settings.api_keys)
-        self.applications: dict[str, Application] = dict(settings.applications)
+        self.parser = versions.v0_1.Parser(self.spec)
+        self.runtime = Runtime(settings)
+        self.authenticator = Authenticator(self.runtime.public_keys, settings.api_keys)
         self.library: Library = load_library(settings.scenarios, self.spec)
-        self.selected: dict[str, tuple[str, ...]] = {}
-        self.store = Store(settings.db, retention=settings.journal_limit)
+        self.store = Store(settings.db, retention=settings.journal_limit, connect=False)
         self.randomness = Randomness(settings.seed)
         self.clock: Clock = make_clock(settings.clock, settings.speed)
-        self.webhooks = WebhookBuilder(
-            self.spec, self.applications, settings.status_url, settings.inbound_url
-        )
+        self.webhooks = WebhookBuilder(versions.renderers(self.spec), lambda: self.runtime.state)
         self.transport = Transport(settings.webhook_timeout)
+        self.lifecycle = Lifecycle(self.store, self.webhooks, self.clock)
         self.dispatcher = Dispatcher(
-            self.store,
+            self.lifecycle,
             self.clock,
             self.transport,
-            self.prepare,
             RetryPolicy(settings.retry_base, settings.retry_cap, settings.retry_for),
-            signer=self.sign if settings.signature_secret else None,
+            signer=signer_for(settings.signature_secret),
         )
-        self.inspector = Inspector(self.store, self.dispatcher)
+        self.timeline = Timeline(self.clock, self.dispatcher)
+        self.inspector = Inspector(self.store, self.timeline)
         self.started_at = time.time()
+        self._state = "new"
+
+    # starting and stopping -------------------------------------------------------------
+
+    def start(self) -> Sandbox:
+        """Open the journal, resume what it left undone, start delivering. Once only."""
+        if self._state != "new":
+            raise RuntimeError(f"this sandbox was already started (it is {self._state})")
+        self._state = "starting"
+        self.store.open()
         self.restore()
         self.dispatcher.start()
+        self._state = "running"
+        return self
+
+    def close(self) -> None:
+        """Stop delivering (undelivered events stay journaled) and close the journal."""
+        if self._state in ("new", "closed"):
+            self._state = "closed"
+            return
+        self._state = "closed"
+        self.dispatcher.stop()
+        self.store.close()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def restore(self) -> None:
+        """After a restart: schedule what had not occurred, deliver what had not arrived."""
+        deliveries, due = self.lifecycle.open_events()
+        # Before the dispatcher starts: pending deliveries are at the head of their chains,
+        # so an overdue event that occurs at start queues behind them, in order.
+        self.dispatcher.resume_deliveries(deliveries)
+        self.dispatcher.schedule_events(due)
+        if deliveries or due:
+            log.info("resumed %d undelivered events from the journal", len(deliveries) + len(due))
 
     # sending ---------------------------------------------------------------------------
 
@@ -110,40 +151,43 @@ class Sandbox:
         return self.authenticator.authenticate(header, query_credentials)
 
     def send(
-        self, body: Any, principal: Principal, trace_id: str, scenario: str | None = None
+        self, message: Message, principal: Principal, trace_id: str, scenario: str | None = None
     ) -> Answer:
-        """Validate and accept one message; raises a 400 Problem listing every violation."""
-        violations = self.validator.violations(body)
-        if violations:
-            raise invalid_params(violations)
-        facts = Facts.of(body, principal.api_key, principal.application_id)
-        choice = self.library.choose(facts, self.selection(principal, scenario), principal.name)
+        """Accept one message (already parsed and validated by its version's adapter)."""
+        api_key, application_id = principal.api_key, principal.application_id
+        facts = Facts.of(message, api_key, application_id)
+        state = self.runtime.state
+        selected = self.selection(state, principal, scenario)
+        choice = self.library.choose(facts, state.counters, selected, principal.name)
         message_uuid = self.randomness.message_uuid()
         answer = self.answer_for(choice, message_uuid, trace_id)
-        record = message_record(body, facts, message_uuid, answer, trace_id, choice)
-        steps = choice.script.steps if choice and answer.status == 202 else ()
-        events = plan(steps, self.clock.now(), self.scripted_seconds, self.randomness.child())
-        ids = self.store.add_message(record, [vars(e) for e in events])
-        context = outbound_context(body, facts)
-        self.dispatcher.schedule_jobs(
-            Job(i, message_uuid, e.position, e.kind, e.step, e.due_at, context)
-            for i, e in zip(ids, events, strict=True)
+        row = outbound_row(
+            message,
+            message_uuid,
+            api_key,
+            application_id,
+            (answer.status, answer.body),
+            trace_id,
+            (choice.scenario, choice.rule) if choice else (None, None),
         )
+        steps = choice.script.steps if choice and answer.status == 202 else ()
+        planned = plan(steps, self.clock.now(), self.scripted_seconds, self.randomness.child())
+        origin = Origin.of(message, api_key, application_id)
+        self.dispatcher.schedule_events(self.lifecycle.accept(row, planned, origin))
         return answer
 
     def scripted_seconds(self, seconds: float) -> float:
         """Scripted delay -> clock seconds (``--speed`` runs scripts faster)."""
         return seconds / self.clock.speed
 
-    def selection(self, principal: Principal, header: str | None) -> list[str]:
+    def selection(self, state: RuntimeState, principal: Principal, header: str | None) -> list[str]:
         """Scenarios chosen for this request: its header, then those selected by the admin API."""
         chosen = [name.strip() for name in (header or "").split(",") if name.strip()]
         unknown = [name for name in chosen if name not in self.library.scenarios]
         if unknown:
             raise unknown_scenarios(unknown, self.library.names, SCENARIO_HEADER)
-        return (
-            chosen + list(self.selected.get(principal.name, ())) + list(self.selected.get("", ()))
-        )
+        selected = state.selected
+        return chosen + list(selected.get(principal.name, ())) + list(selected.get("", ()))
 
     def answer_for(self, choice: Choice | None, message_uuid: str, trace_id: str) -> Answer:
         """202 with the uuid, or the script's synchronous answer (e.g. 429 with Retry-After)."""
@@ -177,19 +221,14 @@ class Sandbox:
         """
         self.check_inbound(channel, customer, business, content)
         rng = self.randomness.child()
-        message_uuid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        message_uuid = uuid_from(rng)
         step = {"inbound": content or {}, "seed": rng.getrandbits(63), "message_uuid": message_uuid}
-        now = self.clock.now()
-        record = inbound_record(
+        row = inbound_row(
             message_uuid, channel, customer, business, content, api_key, application_id
         )
-        (event_id,) = self.store.add_message(
-            record, [{"position": 0, "kind": "inbound", "step": step, "due_at": now}]
-        )
-        context = inbound_context(channel, customer, business, api_key, application_id)
-        self.dispatcher.schedule_jobs(
-            [Job(event_id, message_uuid, 0, "inbound", step, now, context)]
-        )
+        origin = Origin(channel, customer, business, api_key, application_id)
+        now = PlannedEvent(0, "inbound", step, self.clock.now())
+        self.dispatcher.schedule_events(self.lifecycle.accept(row, [now], origin))
         return message_uuid
 
     def check_inbound(self, channel: Any, customer: Any, business: Any, content: Any) -> None:
@@ -208,77 +247,31 @@ class Sandbox:
         if wrong:
             raise invalid_params(wrong)
 
-    # what the dispatcher asks of us ----------------------------------------------------
+    # the manual clock ------------------------------------------------------------------
 
-    def prepare(self, job: Job) -> bool:
-        """The event occurs now: build, check and journal its payload; True if it is to be sent."""
-        when = self.clock.now()
-        try:
-            webhook = self.webhooks.build(job, when)
-        except Exception as exc:  # a scenario or sandbox bug: journaled, the rest goes on
-            log.exception("event %s of %s could not be built", job.event_id, job.message_uuid)
-            self.store.invalid(job.event_id, when, "", f"{type(exc).__name__}: {exc}")
-            return False
-        text = webhook.body.decode("utf-8")
-        if webhook.problem:
-            log.error("BUG: event %s payload fails the spec: %s", job.event_id, webhook.problem)
-            self.store.invalid(job.event_id, when, text, webhook.problem)
-            return False
-        state = "pending" if webhook.url else "unsent"
-        status = job.step.get("status") if job.kind == "status" else None
-        if not self.store.occurred(
-            job.event_id, job.message_uuid, when, text, webhook.url, state, status
-        ):
-            return False  # its message was reset meanwhile: nothing to send
-        job.url, job.body = webhook.url, webhook.body
-        return webhook.url is not None
+    @property
+    def manual_clock(self) -> bool:
+        return self.timeline.manual
 
-    def sign(self, job: Job, body: bytes) -> dict[str, str]:
-        return signature_header(
-            self.settings.signature_secret or "",
-            body,
-            job.context.get("api_key"),
-            job.context.get("application_id"),
-        )
-
-    def restore(self) -> None:
-        """After a restart: schedule what had not occurred, deliver what had not arrived."""
-        open_events = self.store.open_events()
-        jobs = [job_from_row(row) for row in open_events]
-        # Before the dispatcher starts: pending deliveries are at the head of their chains,
-        # so an overdue event that occurs at start queues behind them, in order.
-        self.dispatcher.resume_deliveries(
-            sorted((j for j in jobs if j.body is not None), key=lambda j: j.position)
-        )
-        self.dispatcher.schedule_jobs(j for j in jobs if j.body is None)
-        if open_events:
-            log.info("resumed %d undelivered events from the journal", len(open_events))
+    def advance(self, seconds: float, timeout: float = 30.0) -> None:
+        """Manual clock: move forward, stopping at each due time, delivering as it goes."""
+        self.timeline.advance(seconds, timeout)
 
     # control (the admin API) ----------------------------------------------------------
 
     def reset(self, api_key: str | None = None, application_id: str | None = None) -> int:
-        """Forget one scope's messages, events, counters and selections (no scope: all of it,
-        and applications and default URLs go back to how the sandbox started)."""
+        """Forget one scope's messages, events, counters, selections and webhook URLs (no
+        scope: all of it, and the run-time state goes back to how the sandbox started)."""
         api_key, application_id = api_key or None, application_id or None  # "" is no scope
-        scope = Scope(api_key, application_id)
-        forgotten = self.store.delete(scope)
+        forgotten = self.store.delete(Scope(api_key, application_id))
         everything = api_key is None and application_id is None
         self.dispatcher.forget(None if everything else forgotten)
-        name = application_id or api_key
-        self.library.counters.reset(None if everything else name)
-        if everything:
-            self.selected.clear()
-            self.restore_configuration()
-        else:
-            self.selected.pop(name or "", None)
+        self.runtime.reset(None if everything else (application_id or api_key))
         return len(forgotten)
 
-    def restore_configuration(self) -> None:
-        self.applications.clear()
-        self.applications.update(self.settings.applications)
-        self.authenticator.set_keys(self.settings.applications)
-        self.webhooks.status_url = self.settings.status_url
-        self.webhooks.inbound_url = self.settings.inbound_url
+    @property
+    def applications(self) -> dict[str, Application]:
+        return self.runtime.state.applications
 
     def set_application(
         self,
@@ -289,23 +282,30 @@ class Sandbox:
     ) -> Application:
         """Register or update an application (its webhooks and, optionally, its public key)."""
         app = Application(application_id, public_key, status_url, inbound_url)
-        self.authenticator.set_keys({**self.applications, application_id: app})
-        self.applications[application_id] = app
+        self.runtime.put_application(app)
         return app
 
-    def set_default_urls(self, status_url: str | None, inbound_url: str | None) -> None:
-        self.webhooks.status_url, self.webhooks.inbound_url = status_url, inbound_url
+    def default_urls(self, scope: str = "") -> WebhookUrls:
+        """The webhook URLs of a scope ('' = the defaults every other scope falls back to)."""
+        state = self.runtime.state
+        return state.urls_for(scope) if scope else state.defaults
+
+    def set_default_urls(
+        self, status_url: str | None, inbound_url: str | None, scope: str = ""
+    ) -> None:
+        """The default webhook URLs, or one scope's own (its messages' fallback)."""
+        self.runtime.set_urls(WebhookUrls(status_url, inbound_url), scope)
 
     def select_scenarios(self, names: Sequence[str], scope: str = "") -> None:
         """Scenarios consulted first for this scope's messages ('' = every message)."""
         unknown = [name for name in names if name not in self.library.scenarios]
         if unknown:
             raise unknown_scenarios(unknown, self.library.names, "the selection")
-        self.selected[scope] = tuple(names)
+        self.runtime.select(tuple(names), scope)
 
-    def close(self) -> None:
-        self.dispatcher.stop()
-        self.store.close()
+    @property
+    def selected(self) -> dict[str, tuple[str, ...]]:
+        return dict(self.runtime.state.selected)
 
 
 def unknown_scenarios(unknown: Sequence[str], known: Sequence[str], where: str) -> Problem:
@@ -316,108 +316,3 @@ def unknown_scenarios(unknown: Sequence[str], known: Sequence[str], where: str) 
         f"{where} names {', '.join(map(repr, unknown))}; "
         f"the loaded scenarios are: {', '.join(known)}.",
     )
-
-
-def message_record(
-    body: dict[str, Any],
-    facts: Facts,
-    message_uuid: str,
-    answer: Answer,
-    trace_id: str,
-    choice: Choice | None,
-) -> dict[str, Any]:
-    """The journal row of an outbound message (accepted, or answered by a scenario)."""
-    return {
-        "uuid": message_uuid,
-        "direction": "outbound",
-        "received_at": time.time(),
-        "api_key": facts.get("api_key"),
-        "application_id": facts.get("application_id"),
-        "channel": facts.get("channel"),
-        "to_addr": facts.get("to"),
-        "from_addr": facts.get("from"),
-        "client_ref": facts.get("client_ref"),
-        "request": body,
-        "response_status": answer.status,
-        "response_body": answer.body,
-        "scenario": choice.scenario if choice else None,
-        "rule": choice.rule if choice else None,
-        "trace_id": trace_id,
-    }
-
-
-def inbound_record(
-    message_uuid: str,
-    channel: str,
-    customer: str,
-    business: str,
-    content: Any,
-    api_key: str | None,
-    application_id: str | None,
-) -> dict[str, Any]:
-    """The journal row of an injected inbound message (its 'request' is what was injected)."""
-    return {
-        "uuid": message_uuid,
-        "direction": "inbound",
-        "received_at": time.time(),
-        "api_key": api_key,
-        "application_id": application_id,
-        "channel": channel,
-        "to_addr": business,
-        "from_addr": customer,
-        "request": {"channel": channel, "from": customer, "to": business, "content": content},
-    }
-
-
-def outbound_context(body: dict[str, Any], facts: Facts) -> dict[str, Any]:
-    """What an outbound message's events need: the request; for replies, who is who."""
-    return {
-        "request": body,
-        "channel": facts.get("channel"),
-        "customer": facts.get("to"),
-        "business": facts.get("from"),
-        "api_key": facts.get("api_key"),
-        "application_id": facts.get("application_id"),
-    }
-
-
-def inbound_context(
-    channel: str, customer: str, business: str, api_key: str | None, application_id: str | None
-) -> dict[str, Any]:
-    return {
-        "request": {},
-        "channel": channel,
-        "customer": customer,
-        "business": business,
-        "api_key": api_key,
-        "application_id": application_id,
-    }
-
-
-def job_from_row(row: dict[str, Any]) -> Job:
-    """A journaled event back into a Job (after a restart)."""
-    request = json.loads(row["request"]) if row.get("request") else {}
-    if row["direction"] == "inbound":
-        context = inbound_context(
-            request["channel"],
-            request["from"],
-            request["to"],
-            row["api_key"],
-            row["application_id"],
-        )
-    else:
-        facts = Facts.of(request, row["api_key"], row["application_id"])
-        context = outbound_context(request, facts)
-    job = Job(
-        row["id"],
-        row["message_uuid"],
-        row["position"],
-        row["kind"],
-        json.loads(row["step"]),
-        row["due_at"],
-        context,
-    )
-    if row["state"] == "pending" and row["payload"]:
-        job.url, job.body = row["url"], row["payload"].encode("utf-8")
-        job.attempts, job.first_attempt_at = row["attempts"], row["first_attempt_at"]
-    return job

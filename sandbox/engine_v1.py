@@ -15,11 +15,12 @@ from dataclasses import replace
 from typing import Any
 
 from .auth import Principal
-from .engine import Answer, Sandbox, message_record
+from .engine import Answer, Sandbox
 from .message import Message
 from .problems import InvalidParameter, Problem, gateway
 from .scenario_files import load_library
 from .scenarios import Facts, Library
+from .store import outbound_row
 from .v1_errors import V1Errors
 from .v1_request import V1Parser
 from .v1_spec import V1Document, load_v1
@@ -61,16 +62,26 @@ class V1Api:
     def accept(
         self, message: Message, principal: Principal, trace_id: str, scenario: str | None
     ) -> Answer:
-        """Journal ``message`` with the scenario chosen for it; 202 or the scripted answer."""
+        """Journal ``message`` with the scenario chosen for it; 202 or the scripted answer.
+
+        Sandbox.send without the events: the same choice and answer, over the library whose
+        magic recipients come from v1's x-errors. Once v1 webhooks render (#13) and the
+        library knows each version's catalogue, this becomes ``Sandbox.send``.
+        """
         engine, library = self.sandbox, self.parts()[3]
-        facts = facts_of(message, principal)
-        choice = library.choose(facts, engine.selection(principal, scenario), principal.name)
+        api_key, application_id = principal.api_key, principal.application_id
+        state = engine.runtime.state
+        selected = engine.selection(state, principal, scenario)
+        facts = Facts.of(message, api_key, application_id)
+        choice = library.choose(facts, state.counters, selected, principal.name)
         message_uuid = engine.randomness.message_uuid()
         answer = engine.answer_for(choice, message_uuid, trace_id)
         if answer.status == 202 and message.failover:
             answer = replace(answer, body={**answer.body, "workflow_id": self.workflow_id()})
+        chosen = (choice.scenario, choice.rule) if choice else (None, None)
+        response = (answer.status, answer.body)
         engine.store.add_message(
-            message_record(message.request, facts, message_uuid, answer, trace_id, choice)
+            outbound_row(message, message_uuid, api_key, application_id, response, trace_id, chosen)
         )
         return answer
 
@@ -108,21 +119,4 @@ def update_refusal(row: dict[str, Any], status: str, errors: V1Errors) -> Proble
 def message_not_found(message_uuid: str) -> Problem:
     return gateway(
         404, "not-found", "Not Found", f"There is no message with message_uuid {message_uuid}."
-    )
-
-
-def facts_of(message: Message, principal: Principal) -> Facts:
-    """What scenario rules match on, from a version-neutral message."""
-    return Facts(
-        {
-            "channel": message.channel,
-            "to": message.to,
-            "from": message.sender,
-            "content_type": message.content_type,
-            "text": message.text,
-            "client_ref": message.client_ref,
-            "application_id": principal.application_id,
-            "api_key": principal.api_key,
-            "to_number": message.to if message.to.isdigit() else None,
-        }
     )

@@ -3,12 +3,11 @@
 Timestamps are ISO 8601 UTC with milliseconds and ``Z``; ``client_ref`` is echoed; SMS
 ``usage`` is priced per segment (GSM-7 160/153, UCS-2 70/67, extension characters count
 twice). Bodies are serialised the way JavaScript's ``JSON.stringify`` writes them back
-(compact, UTF-8, key order kept), so signature checks that re-serialise still match.
+(compact, UTF-8, key order kept: ``jsontext``), so signature checks that re-serialise match.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -32,11 +31,6 @@ def timestamp(epoch: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def to_json_bytes(payload: dict[str, Any]) -> bytes:
-    """What JSON.stringify(JSON.parse(body)) would give back, byte for byte."""
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
 def sms_segments(text: str) -> tuple[str, int]:
     """('GSM-7' | 'UCS-2', number of parts) for an SMS text."""
     if all(c in GSM7_BASIC or c in GSM7_EXTENSION for c in text):
@@ -46,11 +40,10 @@ def sms_segments(text: str) -> tuple[str, int]:
     return "UCS-2", 1 if units <= 70 else math.ceil(units / 67)
 
 
-def usage_for(channel: str, request: dict[str, Any]) -> dict[str, str] | None:
+def usage_for(channel: str, text: str) -> dict[str, str] | None:
     """The charge of an SMS: its segment count times the rate (None on other channels)."""
     if channel != "sms":
         return None
-    text = ((request.get("message") or {}).get("content") or {}).get("text") or ""
     return {"currency": CURRENCY, "price": f"{SMS_RATE * sms_segments(text)[1]:.4f}"}
 
 
@@ -62,7 +55,10 @@ def address(side: Any) -> dict[str, str]:
 
 def status_payload(
     message_uuid: str,
-    request: dict[str, Any],
+    to: dict[str, str],
+    sender: dict[str, str],
+    text: str,
+    client_ref: str | None,
     step: dict[str, Any],
     when: float,
     error_reasons: dict[int, str],
@@ -70,8 +66,8 @@ def status_payload(
     """A MessageStatus for ``step`` ({status, error?, usage?}) of an outbound message."""
     payload: dict[str, Any] = {
         "message_uuid": message_uuid,
-        "to": address(request.get("to")),
-        "from": address(request.get("from")),
+        "to": to,
+        "from": sender,
         "timestamp": timestamp(when),
         "status": step["status"],
     }
@@ -79,11 +75,11 @@ def status_payload(
         payload["error"] = error_object(step["error"], error_reasons)
     usage = step.get("usage")
     if usage == "auto":
-        usage = usage_for(payload["to"].get("type", ""), request)
+        usage = usage_for(to.get("type", ""), text)
     if isinstance(usage, dict):
         payload["usage"] = {"currency": CURRENCY, **usage}
-    if isinstance(request.get("client_ref"), str):
-        payload["client_ref"] = request["client_ref"]
+    if client_ref is not None:
+        payload["client_ref"] = client_ref
     return payload
 
 

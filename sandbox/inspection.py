@@ -14,14 +14,15 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from .dispatcher import Dispatcher
 from .events import timestamp
 from .problems import InvalidParameter, invalid_params
-from .store import EVENT_COLUMNS_BY_FILTER, MESSAGE_COLUMNS_BY_FILTER, Query, Store
+from .states import SETTLED_STATES
+from .store import EVENT_COLUMNS_BY_FILTER, MESSAGE_COLUMNS_BY_FILTER, SCOPE_FILTER, Query, Store
+from .timeline import Timeline
 
-MESSAGE_FILTERS = tuple(MESSAGE_COLUMNS_BY_FILTER)
-WEBHOOK_FILTERS = tuple(EVENT_COLUMNS_BY_FILTER)
-SETTLED = ("delivered", "unsent", "failed")
+MESSAGE_FILTERS = (*MESSAGE_COLUMNS_BY_FILTER, SCOPE_FILTER)
+WEBHOOK_FILTERS = (*EVENT_COLUMNS_BY_FILTER, SCOPE_FILTER)
+SETTLED = tuple(SETTLED_STATES)
 MAX_LIMIT = 500
 MAX_CURSOR = 2**63 - 1  # SQLite's largest integer
 MAX_WAIT = 60.0
@@ -123,9 +124,9 @@ def webhook_item(row: Mapping[str, Any], attempts: Sequence[Mapping[str, Any]]) 
 class Inspector:
     """Reads the journal for the admin API, and waits on it."""
 
-    def __init__(self, store: Store, dispatcher: Dispatcher) -> None:
+    def __init__(self, store: Store, timeline: Timeline) -> None:
         self.store = store
-        self.dispatcher = dispatcher
+        self.timeline = timeline
 
     def messages(self, query: Query) -> dict[str, Any]:
         rows = self.store.find_messages(query)
@@ -164,26 +165,18 @@ class Inspector:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None, self.arrived(kind, query)
-            if not self.advance_manual_clock(remaining):
+            if not self.timeline.to_next_due(remaining):
                 self.store.wait_for_change(seen, remaining)
 
     def item(self, kind: str, row: Mapping[str, Any]) -> dict[str, Any]:
         return message_summary(row) if kind == "message" else self.webhook_items([row])[0]
 
-    def advance_manual_clock(self, timeout: float) -> bool:
-        """On a manual clock, move to the next due event (waiting at most ``timeout`` for
-        its deliveries); False if nothing is due."""
-        clock = self.dispatcher.clock
-        due = self.dispatcher.next_due() if clock.manual else None
-        if due is None:
-            return False
-        self.dispatcher.advance(max(0.0, due - clock.now()), timeout=timeout)
-        return True
-
     def arrived(self, kind: str, query: Query) -> list[dict[str, Any]]:
         """What did arrive: that message's webhooks, else the latest items in the same scope."""
         keep = (
-            ("message_uuid",) if "message_uuid" in query.equals else ("api_key", "application_id")
+            ("message_uuid",)
+            if "message_uuid" in query.equals
+            else ("api_key", "application_id", SCOPE_FILTER)
         )
         loose = Query({k: v for k, v in query.equals.items() if k in keep}, limit=ARRIVED_SHOWN)
         if kind == "message":

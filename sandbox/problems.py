@@ -8,10 +8,11 @@ API's own ``InvalidParams`` type (see docs/behaviour.md §2).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
+
+from .jsontext import compact_json_bytes
 
 GATEWAY_TYPE = "https://developer.nexmo.com/api-errors#"
 INVALID_PARAMS_TYPE = "https://www.nexmo.com/messages/Errors#InvalidParams"
@@ -58,7 +59,7 @@ class Problem(Exception):
 
     def to_json(self, instance: str) -> bytes:
         """The body as sent: compact UTF-8 JSON."""
-        return json.dumps(self.body(instance), separators=(",", ":"), ensure_ascii=False).encode()
+        return compact_json_bytes(self.body(instance))
 
 
 def gateway(status: int, error_id: str, title: str, detail: str, **extra) -> Problem:

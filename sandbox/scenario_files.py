@@ -22,13 +22,12 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
+from . import placeholders
 from .resources import data_dir
 from .scenarios import Library, Matcher, Rule, Scenario, ScenarioError, Script, scenario_files
 from .spec import ErrorCode, Spec
 from .validation import dotted
 
-PLACEHOLDER = re.compile(r"\{\{\s*([\w.]+)\s*\}\}")
-KNOWN_PLACEHOLDERS = ("message.text", "message.content_type", "to", "from")
 SCHEMA_PATH = Path(__file__).with_name("scenario.schema.json")
 
 
@@ -160,8 +159,8 @@ def step_problems(
     if code is not None and code not in spec.errors and not has_reason:
         yield [*path, "error"], f"{code} is not an x-errors code of the spec; give a reason with it"
     for where, text in strings(step.get("inbound") or {}, [*path, "inbound"]):
-        for name in PLACEHOLDER.findall(text):
-            if name not in KNOWN_PLACEHOLDERS and not is_faker_method(name):
+        for name in placeholders.names_in(text):
+            if name not in placeholders.MESSAGE_PLACEHOLDERS and not is_faker_method(name):
                 yield where, f"unknown placeholder {{{{{name}}}}}"
 
 
@@ -174,9 +173,8 @@ def strings(value: Any, path: list[Any]) -> Iterator[tuple[list[Any], str]]:
 
 
 def is_faker_method(name: str) -> bool:
-    return name.startswith("faker.") and callable(
-        getattr(faker_instance(), name.removeprefix("faker."), None)
-    )
+    method = placeholders.faker_method(name)
+    return method is not None and callable(getattr(faker_instance(), method, None))
 
 
 @cache

@@ -21,7 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from .channels import pick
+from .message import Message
 
 Predicate = Callable[[str | None], bool]
 
@@ -41,21 +41,18 @@ class Facts:
     values: dict[str, str | None]
 
     @classmethod
-    def of(cls, body: dict[str, Any], api_key: str | None, application_id: str | None) -> Facts:
-        content = pick(body, "message.content", dict) or {}
+    def of(cls, message: Message, api_key: str | None, application_id: str | None) -> Facts:
         return cls(
             {
-                "channel": pick(body, "to.type", str),
-                "to": address_of(body.get("to")),
-                "from": address_of(body.get("from")),
-                "content_type": content.get("type")
-                if isinstance(content.get("type"), str)
-                else None,
-                "text": content.get("text") if isinstance(content.get("text"), str) else None,
-                "client_ref": pick(body, "client_ref", str),
+                "channel": message.channel or None,
+                "to": message.to or None,
+                "from": message.sender or None,
+                "content_type": message.content_type or None,
+                "text": message.text,
+                "client_ref": message.client_ref,
                 "application_id": application_id,
                 "api_key": api_key,
-                "to_number": pick(body, "to.number", str),
+                "to_number": message.to if message.to_kind == "number" and message.to else None,
             }
         )
 
@@ -84,13 +81,6 @@ def country_of(number: str | None) -> str | None:
         if regions:
             return regions[0]
     return "unknown"
-
-
-def address_of(side: Any) -> str | None:
-    if not isinstance(side, dict):
-        return None
-    value = side.get("number", side.get("id"))
-    return value if isinstance(value, str) else None
 
 
 def predicate(spec: Any) -> Predicate:
@@ -225,7 +215,6 @@ class Library:
 
     def __init__(self, scenarios: Iterable[Scenario]) -> None:
         self.scenarios: dict[str, Scenario] = {s.name: s for s in scenarios}
-        self.counters = Counters()
         values = self.scenarios.values()
         self.default_order = [s for s in values if s.select == "always" and not s.fallback] + [
             s for s in values if s.fallback
@@ -242,22 +231,31 @@ class Library:
         names = dict.fromkeys([*selected, *(s.name for s in self.default_order)])
         return [self.scenarios[name] for name in names if name in self.scenarios]
 
-    def choose(self, facts: Facts, selected: Sequence[str] = (), scope: str = "") -> Choice | None:
+    def choose(
+        self,
+        facts: Facts,
+        counters: Counters,
+        selected: Sequence[str] = (),
+        scope: str = "",
+    ) -> Choice | None:
+        """The first matching rule's choice; a stateful rule counts this use in ``counters``."""
         for scenario in self.order(selected):
             rule = scenario.find(facts)
             if rule is not None:
-                return Choice(scenario.name, rule.name, self.script_for(rule, facts, scope))
+                script = script_for(rule, facts, counters, scope)
+                return Choice(scenario.name, rule.name, script)
         return None
 
-    def script_for(self, rule: Rule, facts: Facts, scope: str) -> Script:
-        if len(rule.scripts) == 1:
-            return rule.scripts[0]
-        used = self.counters.take((rule.key, scope, facts.get("to") or ""))
-        for script in rule.scripts:
-            if script.times is None or used < script.times:
-                return script
-            used -= script.times
-        return rule.scripts[-1]
+
+def script_for(rule: Rule, facts: Facts, counters: Counters, scope: str) -> Script:
+    if len(rule.scripts) == 1:
+        return rule.scripts[0]
+    used = counters.take((rule.key, scope, facts.get("to") or ""))
+    for script in rule.scripts:
+        if script.times is None or used < script.times:
+            return script
+        used -= script.times
+    return rule.scripts[-1]
 
 
 # planning ------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ class Server:
 
     def __init__(self, settings: Settings, sandbox: Sandbox | None = None) -> None:
         self.settings = settings
-        self.sandbox = sandbox or Sandbox(settings)
+        self.sandbox = sandbox or Sandbox(settings).start()
         self.wsgi = create_server(
             create_app(sandbox=self.sandbox),
             host=settings.host,

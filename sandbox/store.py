@@ -10,10 +10,15 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+from .jsontext import compact_json
+from .message import Message
+from .states import OPEN_STATES, EventState
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -89,6 +94,9 @@ MESSAGE_COLUMNS = (
 )
 
 
+# ?scope=NAME: the messages of one credential, sent with it as api key or application id.
+SCOPE_FILTER = "scope"
+OPEN_MARKS = ", ".join("?" * len(OPEN_STATES))
 MESSAGE_COLUMNS_BY_FILTER = {
     "message_uuid": "m.uuid",
     "direction": "m.direction",
@@ -128,8 +136,14 @@ class Query:
     ) -> tuple[str, list[Any]]:
         clauses, params = ["1"], []
         for name, values in self.equals.items():
-            clauses.append(f"{columns[name]} IN ({', '.join('?' * len(values))})")
-            params.extend(values)
+            marks = ", ".join("?" * len(values))
+            if name == SCOPE_FILTER:
+                key, app = columns["api_key"], columns["application_id"]
+                clauses.append(f"({key} IN ({marks}) OR {app} IN ({marks}))")
+                params.extend([*values, *values])
+            else:
+                clauses.append(f"{columns[name]} IN ({marks})")
+                params.extend(values)
         for bound, op in ((self.since, ">="), (self.until, "<=")):
             if bound is not None:
                 clauses.append(f"{time_column} {op} ?")
@@ -157,28 +171,84 @@ class Scope:
         return " AND ".join(clauses) or "1", params
 
 
-def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+def outbound_row(
+    message: Message,
+    message_uuid: str,
+    api_key: str | None,
+    application_id: str | None,
+    response: tuple[int, dict[str, Any]],
+    trace_id: str,
+    choice: tuple[str | None, str | None] = (None, None),
+) -> dict[str, Any]:
+    """The journal row of an outbound message (accepted, or answered by a scenario)."""
+    status, body = response
+    return {
+        "uuid": message_uuid,
+        "direction": "outbound",
+        "received_at": time.time(),
+        "api_key": api_key,
+        "application_id": application_id,
+        "channel": message.channel or None,
+        "to_addr": message.to or None,
+        "from_addr": message.sender or None,
+        "client_ref": message.client_ref,
+        "request": message.request,
+        "response_status": status,
+        "response_body": body,
+        "scenario": choice[0],
+        "rule": choice[1],
+        "trace_id": trace_id,
+    }
+
+
+def inbound_row(
+    message_uuid: str,
+    channel: str,
+    customer: str,
+    business: str,
+    content: Any,
+    api_key: str | None,
+    application_id: str | None,
+) -> dict[str, Any]:
+    """The journal row of an inbound message (its 'request' is what the customer sent)."""
+    return {
+        "uuid": message_uuid,
+        "direction": "inbound",
+        "received_at": time.time(),
+        "api_key": api_key,
+        "application_id": application_id,
+        "channel": channel,
+        "to_addr": business,
+        "from_addr": customer,
+        "request": {"channel": channel, "from": customer, "to": business, "content": content},
+    }
 
 
 class Store:
     """Thread-safe access to the journal."""
 
-    def __init__(self, path: str | None = None, retention: int | None = None) -> None:
+    def __init__(
+        self, path: str | None = None, retention: int | None = None, connect: bool = True
+    ) -> None:
         self.path = path or ":memory:"
         # An in-memory journal is bounded (oldest messages go); a file journal keeps all.
         self.retention = retention if path is None else None
         self.lock = threading.RLock()
-        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        if path:
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
         self._added_since_trim = 0
         self._closed = False
         self.changed = threading.Condition()
         self.version = 0
+        if connect:
+            self.open()
+
+    def open(self) -> None:
+        """Connect and create the schema (``connect=False`` leaves it to the owner's start)."""
+        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        if self.path != ":memory:":
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -225,7 +295,7 @@ class Store:
         row = {c: message.get(c) for c in MESSAGE_COLUMNS}
         for key in ("request", "response_body"):
             if row[key] is not None and not isinstance(row[key], str):
-                row[key] = dumps(row[key])
+                row[key] = compact_json(row[key])
         with self.transaction() as db:
             db.execute(
                 f"INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)}) "
@@ -241,14 +311,15 @@ class Store:
     ) -> int:
         cursor = db.execute(
             "INSERT INTO events (message_uuid, position, kind, status, step, due_at, state, "
-            "api_key, application_id) VALUES (?, ?, ?, ?, ?, ?, 'scheduled', ?, ?)",
+            "api_key, application_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 message["uuid"],
                 event["position"],
                 event["kind"],
                 event["step"].get("status"),
-                dumps(event["step"]),
+                compact_json(event["step"]),
                 event["due_at"],
+                EventState.SCHEDULED,
                 message["api_key"],
                 message["application_id"],
             ),
@@ -283,8 +354,8 @@ class Store:
             if cutoff is None:
                 return
             # Events still to be delivered keep their message: nothing accepted is lost.
-            keep = "SELECT message_uuid FROM events WHERE state IN ('scheduled', 'pending')"
-            delete_messages(db, f"seq <= ? AND uuid NOT IN ({keep})", [cutoff[0]])
+            keep = f"SELECT message_uuid FROM events WHERE state IN ({OPEN_MARKS})"
+            delete_messages(db, f"seq <= ? AND uuid NOT IN ({keep})", [cutoff[0], *OPEN_STATES])
 
     # events and delivery attempts ---------------------------------------------------
 
@@ -315,9 +386,9 @@ class Store:
         """A payload that failed the spec's schema: a sandbox bug, journaled, never sent."""
         with self.transaction() as db:
             db.execute(
-                "UPDATE events SET occurred_at = ?, payload = ?, problem = ?, state = 'invalid' "
+                "UPDATE events SET occurred_at = ?, payload = ?, problem = ?, state = ? "
                 "WHERE id = ?",
-                (when, payload, problem, event_id),
+                (when, payload, problem, EventState.INVALID, event_id),
             )
 
     def attempted(
@@ -335,9 +406,9 @@ class Store:
             updated = db.execute(
                 "UPDATE events SET attempts = attempts + 1, state = ?, "
                 "first_attempt_at = COALESCE(first_attempt_at, ?), "
-                "delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END "
+                "delivered_at = CASE WHEN ? THEN ? ELSE delivered_at END "
                 "WHERE id = ?",
-                (state, at, state, at, event_id),
+                (state, at, state == EventState.DELIVERED, at, event_id),
             ).rowcount
             if updated:
                 db.execute(
@@ -349,11 +420,16 @@ class Store:
 
     def open_events(self) -> list[dict[str, Any]]:
         """Events not yet delivered nor given up, with their message, in due order."""
-        return self.query(
+        rows = self.query(
             "SELECT e.*, m.request, m.channel, m.direction FROM events e "
             "JOIN messages m ON m.uuid = e.message_uuid "
-            "WHERE e.state IN ('scheduled', 'pending') ORDER BY e.due_at, e.position"
+            f"WHERE e.state IN ({OPEN_MARKS}) ORDER BY e.due_at, e.position",
+            OPEN_STATES,
         )
+        for row in rows:
+            row["request"] = json.loads(row["request"]) if row["request"] else {}
+            row["step"] = json.loads(row["step"])
+        return rows
 
     def events_for(self, message_uuid: str) -> list[dict[str, Any]]:
         return self.query(

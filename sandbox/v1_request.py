@@ -57,6 +57,8 @@ class V1Parser:
             webhook_version=body.get("webhook_version", DEFAULT_WEBHOOK_VERSION),
             request=body,
             failover=tuple(self.build(item) for item in body.get("failover") or ()),
+            to_kind=address_kind(body["to"]),
+            sender_kind=address_kind(body["from"]),
         )
 
     # checking ------------------------------------------------------------------------
@@ -201,6 +203,12 @@ def most_specific(error: ValidationError) -> ValidationError:
     while error.validator in ("oneOf", "anyOf") and error.context:
         error = best_match(error.context)
     return error
+
+
+def address_kind(value: str) -> str:
+    """v1 has one `to`/`from` field: digits are a number, anything else (a Messenger id, an
+    email address, an alphanumeric sender) an id."""
+    return "number" if value.isdigit() else "id"
 
 
 def at(name: str, reason: str) -> InvalidParameter:

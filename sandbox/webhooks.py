@@ -1,36 +1,38 @@
-"""What an event's webhook carries and where it goes; every payload checked against the spec.
+"""What an event's webhook carries and where it goes; every payload checked against its spec.
 
-Status webhooks go to the request's ``callback`` (an extension), else the application's
-``status_url``, else the default ``--status-url``; inbound ones to the application's
-``inbound_url``, else ``--inbound-url``. URLs are resolved when the event occurs, so an
-application registered later still gets the events that occur after it.
+The body is rendered when the event occurs, from the neutral event, in the message's
+``webhook_version`` (``versions``). Status webhooks go to the message's ``webhook_url``
+(v0.1 ``callback``), else the application's ``status_url``, else its scope's URL, else the
+default ``--status-url``; inbound ones likewise from the application's ``inbound_url``.
+URLs are resolved when the event occurs, so an application registered later still gets
+the events that occur after it.
 """
 
 from __future__ import annotations
 
 import random
-import re
-import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .config import Application
-from .dispatcher import Job
-from .events import ContentFaker, inbound_payload, status_payload, to_json_bytes
-from .spec import Spec
-from .validation import dotted
-
-PLACEHOLDER = re.compile(r"\{\{\s*([\w.]+)\s*\}\}")
+from . import placeholders
+from .events import ContentFaker
+from .ids import uuid_from
+from .jsontext import compact_json_bytes
+from .message import InboundEvent, Origin, StatusEvent
+from .runtime import RuntimeState
+from .versions import DEFAULT_WEBHOOK_VERSION, WebhookRenderer
 
 
 @dataclass(frozen=True)
 class Webhook:
-    """A built event: the bytes to send, where to, and any schema problem."""
+    """A built event: the bytes to send, where to, any schema problem, and for an inbound
+    one the neutral message it carries (a scenario's reply is journaled as inbound too)."""
 
     body: bytes
     url: str | None
     problem: str | None = None
+    inbound: InboundEvent | None = None
 
 
 class WebhookBuilder:
@@ -38,20 +40,12 @@ class WebhookBuilder:
 
     def __init__(
         self,
-        spec: Spec,
-        applications: Mapping[str, Application],
-        status_url: str | None,
-        inbound_url: str | None,
+        renderers: Mapping[str, WebhookRenderer],
+        state: Callable[[], RuntimeState],
     ) -> None:
-        self.spec = spec
-        self.applications = applications
-        self.status_url, self.inbound_url = status_url, inbound_url
-        self.reasons = {code: error.title for code, error in spec.errors.items()}
+        self.renderers = renderers
+        self.state = state
         self._faker: ContentFaker | None = None
-        self._checks = {
-            "status": (spec.is_valid("MessageStatus"), spec.validator("MessageStatus")),
-            "inbound": (spec.is_valid("InboundMessage"), spec.validator("InboundMessage")),
-        }
 
     @property
     def faker(self) -> ContentFaker:
@@ -59,69 +53,55 @@ class WebhookBuilder:
             self._faker = ContentFaker()
         return self._faker
 
-    def build(self, job: Job, when: float) -> Webhook:
-        if job.kind == "inbound":
-            payload = self.inbound(job, when)
+    def build(
+        self, kind: str, message_uuid: str, step: dict[str, Any], origin: Origin, when: float
+    ) -> Webhook:
+        renderer = self.renderers[origin.webhook_version or DEFAULT_WEBHOOK_VERSION]
+        inbound = None
+        if kind == "inbound":
+            inbound = self.inbound(step, origin, when)
+            payload = renderer.inbound(inbound)
         else:
-            payload = status_payload(
-                job.message_uuid, job.context["request"], job.step, when, self.reasons
-            )
-        return Webhook(to_json_bytes(payload), self.url_for(job), self.check(job.kind, payload))
+            assert origin.message is not None  # status events belong to outbound messages
+            payload = renderer.status(StatusEvent(message_uuid, origin.message, step, when))
+        url = self.url_for(kind, origin)
+        return Webhook(compact_json_bytes(payload), url, renderer.problem(kind, payload), inbound)
 
-    def inbound(self, job: Job, when: float) -> dict[str, Any]:
+    def inbound(self, step: dict[str, Any], origin: Origin, when: float) -> InboundEvent:
         """An inbound message: a scripted reply (customer = the recipient) or an injected one."""
-        context, step = job.context, job.step
         rng = random.Random(step["seed"])
         self.faker.seed(rng.getrandbits(63))
-        requested = fill_placeholders(step.get("inbound") or {}, context, self.faker)
+        requested = placeholders.fill(step.get("inbound") or {}, self.resolver(origin))
         content = self.faker.content(requested)
-        inbound_uuid = step.get("message_uuid") or str(
-            uuid.UUID(int=rng.getrandbits(128), version=4)
-        )
-        return inbound_payload(
-            inbound_uuid,
-            context["channel"],
-            context["customer"],
-            context["business"],
-            content,
-            when,
+        inbound_uuid = step.get("message_uuid") or uuid_from(rng)
+        return InboundEvent(
+            inbound_uuid, origin.channel, origin.customer, origin.business, content, when
         )
 
-    def url_for(self, job: Job) -> str | None:
-        application = self.applications.get(job.context.get("application_id") or "")
-        if job.kind == "inbound":
-            return (application and application.inbound_url) or self.inbound_url
-        callback = job.context.get("request", {}).get("callback")
-        if isinstance(callback, str) and callback:
-            return callback
-        return (application and application.status_url) or self.status_url
+    def resolver(self, origin: Origin) -> Callable[[str], Any]:
+        """What each placeholder stands for in a reply to ``origin``'s message."""
+        message = origin.message
 
-    def check(self, kind: str, payload: dict[str, Any]) -> str | None:
-        """None if the payload is valid for the spec's schema, else what is wrong with it."""
-        is_valid, validator = self._checks[kind]
-        if is_valid(payload):
-            return None
-        errors = validator.iter_errors(payload)
-        return "; ".join(f"{dotted(e.absolute_path) or '(payload)'}: {e.message}" for e in errors)
+        def resolve(name: str) -> Any:
+            method = placeholders.faker_method(name)
+            if method is not None:
+                return getattr(self.faker.faker, method)()
+            if name == "message.text":
+                return (message.text if message else None) or ""
+            if name == "message.content_type":
+                return message.content_type if message else ""
+            if name in ("to", "from"):
+                return origin.customer if name == "from" else origin.business
+            raise placeholders.unknown(name)
 
+        return resolve
 
-def fill_placeholders(value: Any, context: Mapping[str, Any], faker: ContentFaker) -> Any:
-    """Replace {{faker.sentence}}, {{message.text}}, {{to}}, {{from}} inside strings."""
-    if isinstance(value, dict):
-        return {k: fill_placeholders(v, context, faker) for k, v in value.items()}
-    if isinstance(value, list):
-        return [fill_placeholders(v, context, faker) for v in value]
-    if not isinstance(value, str) or "{{" not in value:
-        return value
-    return PLACEHOLDER.sub(lambda m: str(placeholder(m.group(1), context, faker)), value)
-
-
-def placeholder(name: str, context: Mapping[str, Any], faker: ContentFaker) -> Any:
-    if name.startswith("faker."):
-        return getattr(faker.faker, name.removeprefix("faker."))()
-    if name in ("message.text", "message.content_type"):
-        content = (context.get("request", {}).get("message") or {}).get("content") or {}
-        return content.get("text" if name == "message.text" else "type", "")
-    if name in ("to", "from"):
-        return context["customer"] if name == "from" else context["business"]
-    raise KeyError(f"unknown placeholder {{{{{name}}}}}")
+    def url_for(self, kind: str, origin: Origin) -> str | None:
+        state = self.state()
+        application = state.applications.get(origin.application_id or "")
+        scoped = state.urls_for(origin.scope)
+        if kind == "inbound":
+            return (application and application.inbound_url) or scoped.inbound_url
+        if origin.message is not None and origin.message.webhook_url:
+            return origin.message.webhook_url
+        return (application and application.status_url) or scoped.status_url

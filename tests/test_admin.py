@@ -95,7 +95,7 @@ def test_bad_filters_are_400_naming_each(admin):
 def test_one_message_in_full(manual, admin, receiver):
     receiver.answer(Behaviour(500))
     message_uuid = manual.send(VALID["sms-text"]).json()["message_uuid"]
-    manual.sandbox.dispatcher.advance(30)
+    manual.sandbox.advance(30)
 
     detail = admin("GET", f"/messages/{message_uuid}")
     assert detail["request"] == VALID["sms-text"]
@@ -115,7 +115,7 @@ def test_one_message_in_full(manual, admin, receiver):
 def test_list_webhooks_filters(manual, admin):
     first = manual.send(VALID["whatsapp-text"]).json()["message_uuid"]
     manual.send(VALID["sms-text"])
-    manual.sandbox.dispatcher.advance(30)
+    manual.sandbox.advance(30)
     reads = admin("GET", "/webhooks", params={"status": "read"})["items"]
     assert [w["message_uuid"] for w in reads] == [first]
     mine = admin("GET", "/webhooks", params={"message_uuid": first})["items"]
@@ -203,7 +203,7 @@ def test_scoped_reset_isolates_two_api_keys(manual, admin, receiver):
     assert [
         m["message_uuid"] for m in admin("GET", "/messages", params={"api_key": "key-b"})["items"]
     ] == [b]
-    manual.sandbox.dispatcher.advance(30)
+    manual.sandbox.advance(30)
     got = {r.json["message_uuid"] for r in receiver.on("/status")}
     assert got == {b}  # a's scheduled webhooks were cancelled by the reset
     assert a not in got
@@ -231,7 +231,7 @@ def test_applications_route_webhooks_and_verify_keys(manual, admin, receiver):
     )
     assert app["status_url"].endswith("/app7")
     message_uuid = manual.send(VALID["sms-text"], bearer("app-7")).json()["message_uuid"]
-    manual.sandbox.dispatcher.advance(30)
+    manual.sandbox.advance(30)
     assert {r.json["message_uuid"] for r in receiver.on("/app7")} == {message_uuid}
     # Now that a key is known, another application's token is refused.
     assert manual.send(VALID["sms-text"], bearer("app-8")).status_code == 401
@@ -246,7 +246,7 @@ def test_select_scenarios_per_scope(manual, admin, receiver):
     assert admin("GET", "/scenarios")["selected"] == {"key-a": ["whatsapp-window"]}
     a = manual.send(VALID["whatsapp-text"], basic("key-a")).json()["message_uuid"]
     b = manual.send(VALID["whatsapp-text"], basic("key-b")).json()["message_uuid"]
-    manual.sandbox.dispatcher.advance(30)
+    manual.sandbox.advance(30)
     last = {r.json["message_uuid"]: r.json for r in receiver.on("/status")}
     assert last[a]["status"] == "rejected" and last[a]["error"]["code"] == 1340
     assert last[b]["status"] == "read"

@@ -24,14 +24,14 @@ def test_restart_delivers_what_was_pending(start_sandbox, tmp_path):
     url = f"http://127.0.0.1:{port}/status"
     first = start_sandbox(db=db, clock="manual", status_url=url)
     sent = [first.send(VALID["whatsapp-text"]).json()["message_uuid"] for _ in range(3)]
-    first.sandbox.dispatcher.advance(2)  # submitted occurred; its delivery was refused
+    first.sandbox.advance(2)  # submitted occurred; its delivery was refused
     first.server.stop()
 
     receiver = Receiver(port)
     try:
         second = start_sandbox(db=db, clock="manual", status_url=url)
         receiver.wait_for(3, "/status")  # the pending 'submitted' ones go out at once
-        second.sandbox.dispatcher.advance(60)  # the rest of the lifecycle, at its time
+        second.sandbox.advance(60)  # the rest of the lifecycle, at its time
         for message_uuid in sent:
             got = [
                 r.json["status"]
@@ -80,7 +80,7 @@ def test_overdue_events_queue_behind_pending_ones_after_a_restart(start_sandbox,
     # At speed 10000 the whole lifecycle is due within a millisecond of sending.
     first = start_sandbox(db=db, clock="manual", speed=10_000, status_url=url)
     sent = [first.send(VALID["sms-text"]).json()["message_uuid"] for _ in range(20)]
-    first.sandbox.dispatcher.advance(0.0001)  # only 'submitted' occurs (refused: pending)
+    first.sandbox.advance(0.0001)  # only 'submitted' occurs (refused: pending)
     assert first.sandbox.store.count_events("scheduled") == 20
     first.server.stop()
 

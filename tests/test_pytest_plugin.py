@@ -82,7 +82,7 @@ def test_plugin_against_a_running_sandbox(pytester, start_sandbox):
 def test_an_invalid_payload_fails_the_test_that_caused_it(pytester):
     pytester.makeconftest(
         """
-import sandbox.webhooks as webhooks
+import sandbox.versions.v0_1 as webhooks
 real = webhooks.status_payload
 def broken(*args, **kwargs):
     payload = real(*args, **kwargs)

@@ -216,7 +216,7 @@ def test_readme_worked_example_does_what_it_says(start_sandbox, tmp_path):
         started = time.perf_counter()
         burst = client.send(message("sms-text", client_ref="burst-7"))
         elapsed = time.perf_counter() - started
-        client.sandbox.dispatcher.advance(30)
+        client.sandbox.advance(30)
 
         def statuses(message_uuid):
             return [

@@ -50,7 +50,7 @@ def test_every_x_errors_code_has_a_magic_recipient(manual, receiver):
         field = "to__id" if channel_sample == "messenger-text" else "to__number"
         body = message(channel_sample, **{field: f"1555000{code}"})
         sent[code] = manual.send(body).json()["message_uuid"]
-    manual.sandbox.dispatcher.advance(10)
+    manual.sandbox.advance(10)
 
     for code, message_uuid in sent.items():
         payloads = statuses(receiver, message_uuid)
@@ -69,7 +69,7 @@ def test_every_x_errors_code_has_a_magic_recipient(manual, receiver):
 def test_ttl_activated_is_not_charged(manual, receiver):
     charged = manual.send(message("sms-text", to__number="15550001300")).json()["message_uuid"]
     free = manual.send(message("sms-text", to__number="15550001360")).json()["message_uuid"]
-    manual.sandbox.dispatcher.advance(10)
+    manual.sandbox.advance(10)
     assert "usage" in statuses(receiver, charged)[0]
     assert "usage" not in statuses(receiver, free)[0]
 
@@ -94,7 +94,7 @@ def test_magic_http_status_answers_the_post_itself(manual, receiver, status, ret
         "http-errors",
         str(status),
     )
-    manual.sandbox.dispatcher.advance(30)
+    manual.sandbox.advance(30)
     assert manual.sandbox.store.events_for(record["uuid"]) == []
     assert receiver.received == []
 
@@ -102,7 +102,7 @@ def test_magic_http_status_answers_the_post_itself(manual, receiver, status, ret
 def test_conversational_recipient_replies_after_delivery(manual, receiver):
     body = message("whatsapp-text", to__number="15550009000", message__content__text="Table for 2?")
     message_uuid = manual.send(body).json()["message_uuid"]
-    manual.sandbox.dispatcher.advance(30)
+    manual.sandbox.advance(30)
 
     assert [p["status"] for p in statuses(receiver, message_uuid)] == [
         "submitted",
@@ -121,7 +121,7 @@ def test_conversational_recipient_replies_after_delivery(manual, receiver):
 def test_conversational_recipient_thanks_for_media_and_mms_sends_a_picture(manual, receiver):
     manual.send(message("messenger-image", to__id="15550009000"))
     manual.send(message("mms-image", to__number="15550009000"))
-    manual.sandbox.dispatcher.advance(30)
+    manual.sandbox.advance(30)
     replies = {
         r.json["from"]["type"]: r.json["message"]["content"] for r in receiver.on("/inbound")
     }
@@ -133,7 +133,7 @@ def test_recipient_that_never_reads(manual, receiver):
     message_uuid = manual.send(message("messenger-text", to__id="15550009001")).json()[
         "message_uuid"
     ]
-    manual.sandbox.dispatcher.advance(60)
+    manual.sandbox.advance(60)
     assert [p["status"] for p in statuses(receiver, message_uuid)] == ["submitted", "delivered"]
 
 
@@ -161,7 +161,7 @@ def test_stateful_rule_switches_scripts_per_recipient(start_sandbox, receiver, t
         for _ in range(3)
     ]
     other = client.send(message("sms-text", to__number="447700900102")).json()["message_uuid"]
-    client.sandbox.dispatcher.advance(10)
+    client.sandbox.advance(10)
 
     finals = [statuses(receiver, u)[-1]["status"] for u in first]
     assert finals == ["undeliverable", "undeliverable", "delivered"]
@@ -206,7 +206,7 @@ def test_match_conditions_and_first_match_wins(start_sandbox, receiver, tmp_path
     started = time.perf_counter()
     assert client.send(message("sms-text", to__number="447700900555")).status_code == 202
     assert time.perf_counter() - started >= 0.3
-    client.sandbox.dispatcher.advance(10)
+    client.sandbox.advance(10)
 
     first = {k: statuses(receiver, u)[0] for k, u in uuids.items()}
     assert first["text"]["error"]["code"] == 1240
@@ -224,7 +224,7 @@ def test_user_rules_come_before_built_in_magic_numbers(start_sandbox, receiver, 
     )
     client = start_sandbox(clock="manual", status_url=receiver.url + "/status", scenarios=(path,))
     message_uuid = client.send(message("sms-text", to__number="15550001300")).json()["message_uuid"]
-    client.sandbox.dispatcher.advance(5)
+    client.sandbox.advance(5)
     assert [p["status"] for p in statuses(receiver, message_uuid)] == ["delivered"]
     assert client.sandbox.store.get_message(message_uuid)["scenario"] == "override"
 
@@ -237,7 +237,7 @@ def test_header_selects_an_on_request_scenario(manual, receiver):
     template = manual.send(
         VALID["whatsapp-template"], headers={"X-Sandbox-Scenario": "whatsapp-window"}
     ).json()["message_uuid"]
-    manual.sandbox.dispatcher.advance(60)
+    manual.sandbox.advance(60)
     assert statuses(receiver, plain)[-1]["status"] == "read"
     assert statuses(receiver, chosen)[-1]["error"] == {
         "code": 1340,
@@ -267,7 +267,7 @@ def test_same_seed_same_jitter_and_replies(start_sandbox, receiver):
             for u in uuids
             for e in client.sandbox.store.events_for(u)
         ]
-        client.sandbox.dispatcher.advance(30)
+        client.sandbox.advance(30)
         reply = receiver.wait_for(1, f"/in{run}")[0].json
         runs.append((uuids, reply_to, offsets, reply["message_uuid"], reply["message"]))
         assert start
@@ -376,7 +376,7 @@ def test_valid_files_and_the_built_ins_check_ok(tmp_path):
 def test_unknown_country_code_is_rejected_with_1040(manual, receiver):
     message_uuid = manual.send(message("sms-text", to__number="2800000000")).json()["message_uuid"]
     fictional_uk = manual.send(VALID["sms-text"]).json()["message_uuid"]  # 447700900000
-    manual.sandbox.dispatcher.advance(10)
+    manual.sandbox.advance(10)
     (rejected,) = statuses(receiver, message_uuid)
     assert rejected["status"] == "rejected"
     assert rejected["error"] == {"code": 1040, "reason": "Invalid message"}
@@ -394,7 +394,7 @@ def test_rules_can_match_the_recipients_country(start_sandbox, receiver, tmp_pat
     us = client.send(message("whatsapp-text", to__number="14155550100")).json()["message_uuid"]
     uk = client.send(VALID["whatsapp-text"]).json()["message_uuid"]
     by_id = client.send(VALID["messenger-text"]).json()["message_uuid"]
-    client.sandbox.dispatcher.advance(30)
+    client.sandbox.advance(30)
     assert statuses(receiver, us)[-1]["error"]["code"] == 1250
     assert statuses(receiver, uk)[-1]["status"] == "read"
     assert statuses(receiver, by_id)[-1]["status"] == "read"  # ids have no country

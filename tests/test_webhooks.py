@@ -41,7 +41,7 @@ def test_default_lifecycle_per_channel(manual, receiver, schemas, name):
     message_uuid = manual.send(request).json()["message_uuid"]
     assert receiver.received == []  # the manual clock has not moved: nothing is due yet
 
-    manual.sandbox.dispatcher.advance(60)
+    manual.sandbox.advance(60)
 
     payloads = statuses(receiver, message_uuid)
     assert [p["status"] for p in payloads] == LIFECYCLES[name]
@@ -56,7 +56,7 @@ def test_default_lifecycle_per_channel(manual, receiver, schemas, name):
 
 def test_statuses_are_journaled_and_the_message_status_follows(manual, receiver):
     message_uuid = manual.send(VALID["whatsapp-text"]).json()["message_uuid"]
-    manual.sandbox.dispatcher.advance(60)
+    manual.sandbox.advance(60)
     events = manual.sandbox.store.events_for(message_uuid)
     assert [e["state"] for e in events] == ["delivered"] * 3
     assert all(e["attempts"] == 1 for e in events)
@@ -78,7 +78,7 @@ def test_statuses_are_journaled_and_the_message_status_follows(manual, receiver)
 def test_sms_usage_is_priced_per_segment(manual, receiver, text, price):
     body = message("sms-text", message__content__text=text)
     message_uuid = manual.send(body).json()["message_uuid"]
-    manual.sandbox.dispatcher.advance(1)
+    manual.sandbox.advance(1)
     (submitted,) = statuses(receiver, message_uuid)
     assert submitted["usage"] == {"currency": "EUR", "price": price}
 
@@ -88,10 +88,10 @@ def test_failed_webhooks_are_retried_on_backoff_in_order(manual, receiver):
     message_uuid = manual.send(VALID["sms-text"]).json()["message_uuid"]
     start = manual.sandbox.clock.now()
 
-    manual.sandbox.dispatcher.advance(1)  # submitted: 500
-    manual.sandbox.dispatcher.advance(5)  # retry after 5 s: 503; delivered has occurred, waits
+    manual.sandbox.advance(1)  # submitted: 500
+    manual.sandbox.advance(5)  # retry after 5 s: 503; delivered has occurred, waits
     assert [p["status"] for p in statuses(receiver, message_uuid)] == ["submitted"] * 2
-    manual.sandbox.dispatcher.advance(10)  # retry after 10 s: 200, then delivered goes out
+    manual.sandbox.advance(10)  # retry after 10 s: 200, then delivered goes out
 
     payloads = statuses(receiver, message_uuid)
     assert [p["status"] for p in payloads] == ["submitted", "submitted", "submitted", "delivered"]
@@ -109,9 +109,9 @@ def test_timeouts_and_dropped_connections_are_retried(start_sandbox, receiver):
     client = start_sandbox(clock="manual", status_url=receiver.url + "/s", webhook_timeout=0.3)
     receiver.answer(Behaviour(200, delay=1.0), Behaviour(drop=True))
     message_uuid = client.send(VALID["viber-text"]).json()["message_uuid"]
-    client.sandbox.dispatcher.advance(1)
-    client.sandbox.dispatcher.advance(5)
-    client.sandbox.dispatcher.advance(10)
+    client.sandbox.advance(1)
+    client.sandbox.advance(5)
+    client.sandbox.advance(10)
     submitted = client.sandbox.store.events_for(message_uuid)[0]
     errors = [a["error"] for a in client.sandbox.store.attempts_for(submitted["id"])]
     assert errors == ["timed out after 0.3s", "connection closed by the receiver", None]
@@ -120,7 +120,7 @@ def test_timeouts_and_dropped_connections_are_retried(start_sandbox, receiver):
 def test_dead_receiver_is_given_up_after_the_retry_window(start_sandbox):
     client = start_sandbox(clock="manual", status_url="http://127.0.0.1:9/status", retry_for=1000)
     message_uuid = client.send(VALID["sms-text"]).json()["message_uuid"]
-    client.sandbox.dispatcher.advance(3000)
+    client.sandbox.advance(3000)
 
     submitted, delivered = client.sandbox.store.events_for(message_uuid)
     attempts = client.sandbox.store.attempts_for(submitted["id"])
@@ -134,7 +134,7 @@ def test_dead_receiver_is_given_up_after_the_retry_window(start_sandbox):
 def test_backoff_is_capped(start_sandbox):
     client = start_sandbox(clock="manual", status_url="http://127.0.0.1:9/s", retry_for=3000)
     message_uuid = client.send(VALID["sms-text"]).json()["message_uuid"]
-    client.sandbox.dispatcher.advance(4000)
+    client.sandbox.advance(4000)
     event = client.sandbox.store.events_for(message_uuid)[0]
     attempts = client.sandbox.store.attempts_for(event["id"])
     gaps = [round(b["at"] - a["at"]) for a, b in zip(attempts, attempts[1:], strict=False)]
@@ -174,7 +174,7 @@ def test_callback_overrides_and_no_url_still_journals(start_sandbox, receiver):
     with_callback = message("sms-text", callback=receiver.url + "/mine")
     first = client.send(with_callback).json()["message_uuid"]
     second = client.send(VALID["sms-text"]).json()["message_uuid"]
-    client.sandbox.dispatcher.advance(60)
+    client.sandbox.advance(60)
 
     assert [p["status"] for p in statuses_at(receiver, "/mine", first)] == [
         "submitted",
@@ -193,7 +193,7 @@ def test_application_urls_follow_the_jwt_principal(start_sandbox, receiver):
     )
     by_app = client.send(VALID["sms-text"], bearer("app")).json()["message_uuid"]
     by_key = client.send(VALID["sms-text"]).json()["message_uuid"]
-    client.sandbox.dispatcher.advance(60)
+    client.sandbox.advance(60)
     assert len(statuses_at(receiver, "/app", by_app)) == 2
     assert len(statuses_at(receiver, "/default", by_key)) == 2
 
@@ -204,7 +204,7 @@ def test_signed_webhooks_verify_with_pyjwt(start_sandbox, receiver):
         clock="manual", status_url=receiver.url + "/status", signature_secret=secret
     )
     client.send(VALID["sms-text"])
-    client.sandbox.dispatcher.advance(60)
+    client.sandbox.advance(60)
 
     for request in receiver.wait_for(2, "/status"):
         token = request.headers["Authorization"].removeprefix("Bearer ")
@@ -283,7 +283,7 @@ def test_speed_runs_the_lifecycle_faster(start_sandbox, receiver):
 def test_invalid_payload_is_journaled_as_a_bug_and_not_sent(manual, receiver, monkeypatch):
     # Scenario files cannot ask for a payload the spec refuses (their check stops them), so
     # a sandbox bug is simulated: the builder drops a required field for 'submitted'.
-    import sandbox.webhooks as webhooks
+    import sandbox.versions.v0_1 as webhooks
 
     real = webhooks.status_payload
 
@@ -295,7 +295,7 @@ def test_invalid_payload_is_journaled_as_a_bug_and_not_sent(manual, receiver, mo
 
     monkeypatch.setattr(webhooks, "status_payload", buggy)
     message_uuid = manual.send(VALID["sms-text"]).json()["message_uuid"]
-    manual.sandbox.dispatcher.advance(10)
+    manual.sandbox.advance(10)
     broken, delivered = manual.sandbox.store.events_for(message_uuid)
     assert broken["state"] == "invalid"
     assert "'timestamp' is a required property" in broken["problem"]
@@ -312,16 +312,16 @@ def statuses_at(receiver, path: str, message_uuid: str) -> list[dict]:
 @pytest.mark.allows_invalid_payloads
 def test_one_failing_event_does_not_strand_the_others_due_with_it(manual, receiver, monkeypatch):
     sent = [manual.send(VALID["sms-text"]).json()["message_uuid"] for _ in range(3)]
-    real = manual.sandbox.dispatcher.prepare
+    real = manual.sandbox.lifecycle.occur
     broken = sent[1]
 
-    def prepare(job):
-        if job.message_uuid == broken:
-            raise RuntimeError("simulated failure")  # a bug outside prepare's own guard
-        return real(job)
+    def occur(due):
+        if due.message_uuid == broken:
+            raise RuntimeError("simulated failure")  # a bug outside occur's own guard
+        return real(due)
 
-    monkeypatch.setattr(manual.sandbox.dispatcher, "prepare", prepare)
-    manual.sandbox.dispatcher.advance(30)  # all three messages' events fall due together
+    monkeypatch.setattr(manual.sandbox.lifecycle, "occur", occur)
+    manual.sandbox.advance(30)  # all three messages' events fall due together
     for message_uuid in (sent[0], sent[2]):
         assert [p["status"] for p in statuses(receiver, message_uuid)] == ["submitted", "delivered"]
     states = [e["state"] for e in manual.sandbox.store.events_for(broken)]
@@ -337,14 +337,14 @@ def test_a_reset_while_an_event_is_being_built_sends_nothing(manual, receiver, m
     building, proceed = threading.Event(), threading.Event()
     real = manual.sandbox.webhooks.build
 
-    def slow_build(job, when):
+    def slow_build(*args):
         building.set()
         proceed.wait(5)
-        return real(job, when)
+        return real(*args)
 
     monkeypatch.setattr(manual.sandbox.webhooks, "build", slow_build)
     manual.send(VALID["sms-text"])
-    mover = threading.Thread(target=manual.sandbox.dispatcher.advance, args=(30,))
+    mover = threading.Thread(target=manual.sandbox.advance, args=(30,))
     mover.start()
     assert building.wait(5)
     assert manual.http.post(manual.url + "/_sandbox/reset").status_code == 200
@@ -360,15 +360,15 @@ def test_a_failure_while_sending_is_retried_in_order(start_sandbox, receiver, mo
     )
     real, calls = client.sandbox.dispatcher.signer, []
 
-    def flaky_signer(job, body):
-        calls.append(job.event_id)
+    def flaky_signer(delivery):
+        calls.append(delivery.event_id)
         if len(calls) == 1:
             raise RuntimeError("signing failed once")
-        return real(job, body)
+        return real(delivery)
 
     monkeypatch.setattr(client.sandbox.dispatcher, "signer", flaky_signer)
     message_uuid = client.send(VALID["sms-text"]).json()["message_uuid"]
-    client.sandbox.dispatcher.advance(60)
+    client.sandbox.advance(60)
     assert [p["status"] for p in statuses_at(receiver, "/s", message_uuid)] == [
         "submitted",
         "delivered",
@@ -379,11 +379,11 @@ def test_the_first_attempt_time_survives_a_restart(start_sandbox, tmp_path):
     db = str(tmp_path / "j.db")
     first = start_sandbox(db=db, clock="manual", status_url="http://127.0.0.1:9/s")
     message_uuid = first.send(VALID["sms-text"]).json()["message_uuid"]
-    first.sandbox.dispatcher.advance(20)  # submitted: tried at +0.5, +5.5, +15.5
+    first.sandbox.advance(20)  # submitted: tried at +0.5, +5.5, +15.5
     started = first.sandbox.store.events_for(message_uuid)[0]["first_attempt_at"]
     first.server.stop()
 
     second = start_sandbox(db=db, clock="manual", status_url="http://127.0.0.1:9/s")
-    (job,) = [chain[0] for chain in second.sandbox.dispatcher.chains.values()]
-    assert job.first_attempt_at == started  # the 24-hour window still runs from the first try
-    assert job.attempts >= 3  # (it resumes at once, so a 4th may already have happened)
+    (task,) = [chain[0] for chain in second.sandbox.dispatcher.chains.values()]
+    assert task.delivery.first_attempt_at == started  # the 24-hour window runs from the 1st try
+    assert task.delivery.attempts >= 3  # (it resumes at once, so a 4th may already have happened)

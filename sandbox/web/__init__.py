@@ -20,8 +20,8 @@ TRACE_HEADER = "X-Nexmo-Trace-Id"
 
 
 def create_app(settings: Settings | None = None, sandbox: Sandbox | None = None) -> Flask:
-    """A new application around ``sandbox`` (or a new Sandbox built from ``settings``)."""
-    sandbox = sandbox or Sandbox(settings or Settings())
+    """A new application around a started ``sandbox`` (or a new one, started here)."""
+    sandbox = sandbox or Sandbox(settings or Settings()).start()
     app = Flask("sandbox")
     app.extensions["sandbox"] = sandbox
     app.extensions["sandbox.v1"] = V1Api(sandbox)

@@ -171,12 +171,10 @@ def reset() -> Response:
 @bp.get("/applications")
 def list_applications() -> Response:
     engine = sandbox()
+    defaults = engine.default_urls()
     return jsonify(
         applications=[application_item(a) for a in engine.applications.values()],
-        defaults={
-            "status_url": engine.webhooks.status_url,
-            "inbound_url": engine.webhooks.inbound_url,
-        },
+        defaults={"status_url": defaults.status_url, "inbound_url": defaults.inbound_url},
     )
 
 
@@ -201,9 +199,24 @@ def put_application(application_id: str) -> Response:
 
 @bp.put("/defaults")
 def put_defaults() -> Response:
-    urls = optional_strings(json_body(), "status_url", "inbound_url")
-    sandbox().set_default_urls(urls["status_url"], urls["inbound_url"])
-    return jsonify(urls)
+    """The default webhook URLs, or (with api_key / application_id) one scope's own."""
+    body = json_body()
+    urls = optional_strings(body, "status_url", "inbound_url")
+    key = scope_name(optional_strings(body, "api_key", "application_id"))
+    sandbox().set_default_urls(urls["status_url"], urls["inbound_url"], key)
+    return jsonify(urls if not key else {**urls, "scope": key})
+
+
+@bp.get("/defaults")
+def get_defaults() -> Response:
+    """The webhook URLs a scope's messages fall back to (?scope=NAME; none: the defaults)."""
+    urls = sandbox().default_urls(request.args.get("scope", ""))
+    return jsonify(status_url=urls.status_url, inbound_url=urls.inbound_url)
+
+
+def scope_name(scope: dict[str, str | None]) -> str:
+    """The name a scope's settings are kept under: its application id, else its api key."""
+    return scope["application_id"] or scope["api_key"] or ""
 
 
 @bp.get("/scenarios")
@@ -230,8 +243,7 @@ def select_scenarios() -> Response:
     names = body.get("scenarios")
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise invalid_params([InvalidParameter("scenarios", "must be a list of scenario names")])
-    scope = optional_strings(body, "api_key", "application_id")
-    key = scope["application_id"] or scope["api_key"] or ""
+    key = scope_name(optional_strings(body, "api_key", "application_id"))
     sandbox().select_scenarios(names, key)
     return jsonify(scope=key, scenarios=names)
 
@@ -261,7 +273,7 @@ def advance_clock() -> Response:
             "The clock is not manual",
             "This sandbox runs on the real clock; start it with --clock manual to move time.",
         )
-    engine.dispatcher.advance(float(seconds))
+    engine.advance(float(seconds))
     return jsonify(clock_state(engine))
 
 

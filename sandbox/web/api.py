@@ -10,6 +10,7 @@ from flask import Blueprint, Request, Response, current_app, g, request
 
 from .. import problems
 from ..engine import SCENARIO_HEADER, Answer, Sandbox
+from ..jsontext import compact_json
 
 bp = Blueprint("api", __name__)
 
@@ -27,16 +28,16 @@ def send_message() -> Response:
         request.headers.get("Authorization"),
         query_credentials=any(k in request.args for k in QUERY_CREDENTIALS),
     )
-    body = parse_json_body(request, engine.settings.max_body)
+    message = engine.parser.parse(parse_json_body(request, engine.settings.max_body))
     scenario = request.headers.get(SCENARIO_HEADER)
-    return render_answer(engine.send(body, principal, trace_id=g.trace_id, scenario=scenario))
+    return render_answer(engine.send(message, principal, trace_id=g.trace_id, scenario=scenario))
 
 
 def render_answer(answer: Answer) -> Response:
     if answer.delay > 0:
         time.sleep(answer.delay)
     response = Response(
-        json.dumps(answer.body, separators=(",", ":")),
+        compact_json(answer.body),
         status=answer.status,
         mimetype=answer.media_type,
     )

@@ -1,0 +1,213 @@
+"""The life of an event, owned here: planned, occurred (or invalid), attempted, settled.
+
+The engine asks ``accept`` to journal a message with its planned events; the dispatcher
+hands each event back when it falls due, and ``occur`` renders it and fixes its payload
+and destination, returning a frozen ``Delivery`` (or None: nothing to send). After each
+POST ``attempted`` journals the attempt and says the event's new state. Every write of
+an event's state goes through this module.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .clock import Clock
+from .message import InboundEvent, Origin
+from .signing import signature_header
+from .states import EventState
+from .store import Store, inbound_row
+from .transport import Outcome
+from .versions import journaled_message
+from .webhooks import WebhookBuilder
+
+log = logging.getLogger("sandbox.lifecycle")
+
+
+@dataclass(frozen=True)
+class DueEvent:
+    """A planned event of one message: what to emit, and when."""
+
+    event_id: int
+    message_uuid: str
+    position: int
+    kind: str  # status | inbound
+    step: dict[str, Any]
+    due_at: float
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """An event that occurred: the exact bytes to POST where, and how its tries went."""
+
+    event_id: int
+    message_uuid: str
+    position: int
+    url: str
+    body: bytes
+    api_key: str | None = None
+    application_id: str | None = None
+    attempts: int = 0
+    first_attempt_at: float | None = None
+
+
+Signer = Callable[[Delivery], dict[str, str]]
+
+
+def signer_for(secret: str | None) -> Signer | None:
+    """Signs each attempt's body (a fresh token per attempt), or None when unsigned."""
+    if not secret:
+        return None
+    return lambda d: signature_header(secret, d.body, d.api_key, d.application_id)
+
+
+class Lifecycle:
+    """Turns due events into deliveries and journals every step of their lives."""
+
+    def __init__(self, store: Store, webhooks: WebhookBuilder, clock: Clock) -> None:
+        self.store, self.webhooks, self.clock = store, webhooks, clock
+
+    def accept(
+        self, row: Mapping[str, Any], planned: Iterable[Any], origin: Origin
+    ) -> list[DueEvent]:
+        """Journal one message with its planned events (``PlannedEvent``s), in one go."""
+        planned = list(planned)
+        ids = self.store.add_message(row, [vars(e) for e in planned])
+        return [
+            DueEvent(i, row["uuid"], e.position, e.kind, e.step, e.due_at, origin)
+            for i, e in zip(ids, planned, strict=True)
+        ]
+
+    def occur(self, due: DueEvent) -> Delivery | None:
+        """The event occurs now: render, check and journal it; its Delivery if it is to go."""
+        when = self.clock.now()
+        try:
+            webhook = self.webhooks.build(due.kind, due.message_uuid, due.step, due.origin, when)
+        except Exception as exc:  # a scenario or sandbox bug: journaled, the rest goes on
+            self.broken(due, exc)
+            return None
+        text = webhook.body.decode("utf-8")
+        if webhook.problem:
+            log.error("BUG: event %s payload fails the spec: %s", due.event_id, webhook.problem)
+            self.store.invalid(due.event_id, when, text, webhook.problem)
+            return None
+        state = EventState.PENDING if webhook.url else EventState.UNSENT
+        status = due.step.get("status") if due.kind == "status" else None
+        if not self.store.occurred(
+            due.event_id, due.message_uuid, when, text, webhook.url, state, status
+        ):
+            return None  # its message was reset meanwhile: nothing to send
+        if webhook.inbound is not None and due.origin.message is not None:
+            self.journal_reply(webhook.inbound, due.origin)
+        if webhook.url is None:
+            return None
+        origin = due.origin
+        return Delivery(
+            due.event_id,
+            due.message_uuid,
+            due.position,
+            webhook.url,
+            webhook.body,
+            origin.api_key,
+            origin.application_id,
+        )
+
+    def journal_reply(self, reply: InboundEvent, origin: Origin) -> None:
+        """A scenario's reply is an inbound message too: listed with the injected ones."""
+        self.store.add_message(
+            inbound_row(
+                reply.message_uuid,
+                reply.channel,
+                reply.customer,
+                reply.business,
+                reply.content,
+                origin.api_key,
+                origin.application_id,
+            )
+        )
+
+    def broken(self, due: DueEvent, exc: BaseException) -> None:
+        """A bug while an event occurred: journaled as invalid (never left 'scheduled')."""
+        log.error(
+            "event %s of %s could not be built",
+            due.event_id,
+            due.message_uuid,
+            exc_info=(type(exc), exc, exc.__traceback__),
+        )
+        try:
+            self.store.invalid(due.event_id, self.clock.now(), "", f"{type(exc).__name__}: {exc}")
+        except Exception:
+            log.exception("and it could not be journaled either")
+
+    def attempted(
+        self, delivery: Delivery, at: float, outcome: Outcome, give_up: bool
+    ) -> EventState | None:
+        """Journal one POST; the event's state after it (None: its message was reset)."""
+        if outcome.ok:
+            state = EventState.DELIVERED
+        else:
+            state = EventState.FAILED if give_up else EventState.PENDING
+        error = outcome.error or (None if outcome.ok else f"HTTP {outcome.status_code}")
+        still_there = self.store.attempted(
+            delivery.event_id,
+            delivery.url,
+            at,
+            outcome.status_code,
+            outcome.latency_ms,
+            error,
+            state,
+        )
+        return state if still_there else None
+
+    def open_events(self) -> tuple[list[Delivery], list[DueEvent]]:
+        """After a restart: deliveries not yet settled (by position), events not yet due."""
+        deliveries, due = [], []
+        for row in self.store.open_events():
+            if row["state"] == EventState.PENDING and row["payload"]:
+                deliveries.append(delivery_from_row(row))
+            else:
+                due.append(due_from_row(row))
+        return sorted(deliveries, key=lambda d: d.position), due
+
+
+def origin_from_row(row: Mapping[str, Any]) -> Origin:
+    """Who a journaled event belongs to (its message's row, joined)."""
+    request = row["request"]
+    if row["direction"] == "inbound":
+        return Origin(
+            request["channel"],
+            request["from"],
+            request["to"],
+            row["api_key"],
+            row["application_id"],
+        )
+    return Origin.of(journaled_message(request), row["api_key"], row["application_id"])
+
+
+def due_from_row(row: Mapping[str, Any]) -> DueEvent:
+    return DueEvent(
+        row["id"],
+        row["message_uuid"],
+        row["position"],
+        row["kind"],
+        row["step"],
+        row["due_at"],
+        origin_from_row(row),
+    )
+
+
+def delivery_from_row(row: Mapping[str, Any]) -> Delivery:
+    return Delivery(
+        row["id"],
+        row["message_uuid"],
+        row["position"],
+        row["url"],
+        row["payload"].encode("utf-8"),
+        row["api_key"],
+        row["application_id"],
+        row["attempts"],
+        row["first_attempt_at"],
+    )

@@ -1,0 +1,50 @@
+"""API versions as adapters at the edges: a request parser and a webhook renderer per version.
+
+A version contributes its document, a parser that turns its request body into the neutral
+``Message`` (raising a Problem for what its document refuses), and a renderer that turns
+neutral events into its webhook bodies. ``WEBHOOK_RENDERERS`` maps a ``webhook_version``
+to a factory of its renderer; a new version registers its own with ``register``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from ..message import InboundEvent, Message, StatusEvent
+from ..spec import Spec
+from . import v0_1
+
+DEFAULT_WEBHOOK_VERSION = v0_1.VERSION
+
+
+class WebhookRenderer(Protocol):
+    """Renders neutral events as one version's webhook bodies, and checks them."""
+
+    def status(self, event: StatusEvent) -> dict[str, Any]: ...
+
+    def inbound(self, event: InboundEvent) -> dict[str, Any]: ...
+
+    def problem(self, kind: str, payload: dict[str, Any]) -> str | None:
+        """None if ``payload`` (of kind status | inbound) is valid for the version's document."""
+        ...
+
+
+RendererFactory = Callable[[Spec], WebhookRenderer]
+WEBHOOK_RENDERERS: dict[str, RendererFactory] = {v0_1.VERSION: v0_1.WebhookShapes}
+JOURNAL_READERS: dict[str, Callable[[dict[str, Any]], Message]] = {v0_1.VERSION: v0_1.to_message}
+
+
+def register(version: str, renderer: RendererFactory) -> None:
+    """Plug in a webhook renderer for ``version`` (e.g. v1's, issue #13)."""
+    WEBHOOK_RENDERERS[version] = renderer
+
+
+def renderers(spec: Spec) -> dict[str, WebhookRenderer]:
+    """One renderer per registered webhook version, each built once."""
+    return {version: factory(spec) for version, factory in WEBHOOK_RENDERERS.items()}
+
+
+def journaled_message(request: dict[str, Any], api_version: str = v0_1.VERSION) -> Message:
+    """A journaled request back into its Message (after a restart); it was valid when taken."""
+    return JOURNAL_READERS[api_version](request)
