@@ -21,9 +21,9 @@ from .problems import InvalidParameter, Problem, gateway
 from .scenario_files import load_library
 from .scenarios import Facts, Library
 from .store import outbound_row
-from .v1_errors import V1Errors
-from .v1_request import V1Parser
-from .v1_spec import V1Document, load_v1
+from .versions.v1 import V1Parser
+from .versions.v1_document import V1Document, load_v1
+from .versions.v1_errors import V1Errors
 
 BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 WORKFLOW_ID_LENGTH = 55  # as the document's WorkflowId example

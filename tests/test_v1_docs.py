@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.v1_spec import load_v1
+from sandbox.versions.v1_document import load_v1
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "v1.md").read_text(encoding="utf-8")
 BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.S)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.v1_spec import load_v1
+from sandbox.versions.v1_document import load_v1
 
 from .conftest import BASIC
 from .tokens import bearer

@@ -10,7 +10,7 @@ import yaml
 from openapi_spec_validator import validate
 
 from sandbox.resources import data_dir
-from sandbox.v1_spec import SHIPPED_V1_SHA256, SHIPPED_V1_SPEC, corrected, load_v1
+from sandbox.versions.v1_document import SHIPPED_V1_SHA256, SHIPPED_V1_SPEC, corrected, load_v1
 
 SHIPPED = data_dir("spec") / SHIPPED_V1_SPEC
 # From ../shared/specs/README.md: the published 1.20.0 document.

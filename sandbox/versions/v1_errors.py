@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .problems import GATEWAY_TYPE, InvalidParameter, Problem
-from .v1_spec import V1Document
+from ..problems import GATEWAY_TYPE, InvalidParameter, Problem
+from .v1_document import V1Document
 
 UNPROCESSABLE = 422
 V1_JSON = "application/json"

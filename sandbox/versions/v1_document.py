@@ -16,8 +16,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from .resources import data_dir
-from .spec import Spec, read_document
+from ..resources import data_dir
+from ..spec import Spec, read_document
 
 SHIPPED_V1_SPEC = "messages-v1-1.20.0.yml"
 # sha256 of spec/messages-v1-1.20.0.yml as published (specs README); tests/test_v1_spec.py

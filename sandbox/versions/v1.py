@@ -16,11 +16,11 @@ from typing import Any
 from jsonschema import Draft4Validator, ValidationError
 from jsonschema.exceptions import best_match
 
-from .message import Message
-from .problems import InvalidParameter
+from ..message import Message
+from ..problems import InvalidParameter
+from ..validation import json_type, translate, unique_by_name
+from .v1_document import V1Document
 from .v1_errors import V1Errors
-from .v1_spec import V1Document
-from .validation import json_type, translate, unique_by_name
 
 CLIENT_REF_LIMIT = 100  # outboundMessageCommon.client_ref: "Client reference of up to 100…"
 DEFAULT_WEBHOOK_VERSION = "v1"  # a v1 send's webhooks, unless it asks for v0.1
