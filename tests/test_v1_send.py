@@ -111,6 +111,8 @@ def test_jwt_sends_are_accepted(client):
 INVALID = [
     ({"channel": "fax"}, "1100", None),
     ({"channel": None}, "1100", None),
+    ({"channel": {}}, "1100", None),  # found by tests/test_v1_fuzz.py: it was a 500
+    ({"message_type": []}, "1140", None),
     ({"message_type": "image"}, "1140", None),
     ({"to": "12"}, "1130", None),
     ({"to": "1234567890123456"}, "1130", None),

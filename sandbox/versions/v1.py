@@ -93,13 +93,13 @@ class V1Parser:
         """The schema of this channel and message type, after reporting a wrong one."""
         table = self.document.message_schemas
         channel, kind = body.get("channel"), body.get("message_type")
-        if channel not in table:
+        if not isinstance(channel, str) or channel not in table:  # ({} is not hashable)
             yield (
                 "channel",
                 at(prefix + "channel", f"must be one of {', '.join(table)}; got {shown(channel)}"),
             )
             return None
-        if kind not in table[channel]:
+        if not isinstance(kind, str) or kind not in table[channel]:
             allowed = ", ".join(table[channel])
             yield (
                 "message_type",
