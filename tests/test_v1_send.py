@@ -364,3 +364,13 @@ def test_the_journal_copy_of_a_request_is_the_request(client):
     message_uuid = post(client, body).json()["message_uuid"]
     entry = journal(client, message_uuid)
     assert (entry["client_ref"], entry["request"]) == ("ref-1", body)
+
+
+def test_every_answer_under_v1_carries_a_request_id(client):
+    wrong_verb = client.http.get(f"{client.url}/v1/messages", headers={"Authorization": BASIC})
+    assert wrong_verb.status_code == 405
+    assert_request_id(wrong_verb)
+    no_route = client.http.post(f"{client.url}/v1/other", json={}, headers={"Authorization": BASIC})
+    assert no_route.status_code == 404
+    assert uuid.UUID(no_route.headers["X-Request-Id"]).hex == no_route.json()["instance"]
+    assert "X-Request-Id" not in client.send(SMS).headers  # v0.1 answers as it always did
