@@ -85,7 +85,7 @@ class Sandbox:
     def __init__(self, settings: Settings, spec: Spec | None = None) -> None:
         self.settings = settings
         self.spec = spec or Spec.load(settings.spec)
-        self.parser = versions.v0_1.Parser(self.spec)
+        self.parsers = versions.parsers(self.spec)  # by API version: the web layer's adapters
         self.runtime = Runtime(settings)
         self.authenticator = Authenticator(self.runtime.public_keys, settings.api_keys)
         self.library: Library = load_library(settings.scenarios, self.spec)
@@ -104,7 +104,7 @@ class Sandbox:
         )
         self.timeline = Timeline(self.clock, self.dispatcher)
         self.inspector = Inspector(self.store, self.timeline)
-        self.started_at = time.time()
+        self.started_at = time.time()  # reset by start(): the health check's uptime
         self._state = "new"
 
     # starting and stopping -------------------------------------------------------------
@@ -114,6 +114,7 @@ class Sandbox:
         if self._state != "new":
             raise RuntimeError(f"this sandbox was already started (it is {self._state})")
         self._state = "starting"
+        self.started_at = time.time()
         self.store.open()
         self.restore()
         self.dispatcher.start()

@@ -10,18 +10,20 @@ an event's state goes through this module.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .clock import Clock
 from .message import InboundEvent, Origin
+from .scenarios import PlannedEvent
 from .signing import signature_header
 from .states import EventState
 from .store import Store, inbound_row
 from .transport import Outcome
 from .versions import journaled_message
-from .webhooks import WebhookBuilder
+from .webhooks import Webhook, WebhookBuilder
 
 log = logging.getLogger("sandbox.lifecycle")
 
@@ -71,9 +73,9 @@ class Lifecycle:
         self.store, self.webhooks, self.clock = store, webhooks, clock
 
     def accept(
-        self, row: Mapping[str, Any], planned: Iterable[Any], origin: Origin
+        self, row: Mapping[str, Any], planned: Iterable[PlannedEvent], origin: Origin
     ) -> list[DueEvent]:
-        """Journal one message with its planned events (``PlannedEvent``s), in one go."""
+        """Journal one message with its planned events, in one transaction."""
         planned = list(planned)
         ids = self.store.add_message(row, [vars(e) for e in planned])
         return [
@@ -102,32 +104,27 @@ class Lifecycle:
             return None  # its message was reset meanwhile: nothing to send
         if webhook.inbound is not None and due.origin.message is not None:
             self.journal_reply(webhook.inbound, due.origin)
-        if webhook.url is None:
-            return None
-        origin = due.origin
-        return Delivery(
-            due.event_id,
-            due.message_uuid,
-            due.position,
-            webhook.url,
-            webhook.body,
+        return delivery_of(due, webhook)
+
+    def journal_reply(self, reply: InboundEvent, origin: Origin) -> None:
+        """A scenario's reply is an inbound message too: listed with the injected ones.
+
+        Its webhook goes out even if the listing fails (a uuid already journaled by a
+        seeded run before a restart, say): the failure is logged, not the event's.
+        """
+        row = inbound_row(
+            reply.message_uuid,
+            reply.channel,
+            reply.customer,
+            reply.business,
+            reply.content,
             origin.api_key,
             origin.application_id,
         )
-
-    def journal_reply(self, reply: InboundEvent, origin: Origin) -> None:
-        """A scenario's reply is an inbound message too: listed with the injected ones."""
-        self.store.add_message(
-            inbound_row(
-                reply.message_uuid,
-                reply.channel,
-                reply.customer,
-                reply.business,
-                reply.content,
-                origin.api_key,
-                origin.application_id,
-            )
-        )
+        try:
+            self.store.add_message(row)
+        except sqlite3.Error:
+            log.exception("the reply %s could not be listed as a message", reply.message_uuid)
 
     def broken(self, due: DueEvent, exc: BaseException) -> None:
         """A bug while an event occurred: journaled as invalid (never left 'scheduled')."""
@@ -171,6 +168,22 @@ class Lifecycle:
             else:
                 due.append(due_from_row(row))
         return sorted(deliveries, key=lambda d: d.position), due
+
+
+def delivery_of(due: DueEvent, webhook: Webhook) -> Delivery | None:
+    """What the dispatcher is to send for an event that occurred (None: no URL)."""
+    if webhook.url is None:
+        return None
+    origin = due.origin
+    return Delivery(
+        due.event_id,
+        due.message_uuid,
+        due.position,
+        webhook.url,
+        webhook.body,
+        origin.api_key,
+        origin.application_id,
+    )
 
 
 def origin_from_row(row: Mapping[str, Any]) -> Origin:

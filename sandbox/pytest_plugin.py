@@ -6,20 +6,52 @@ captured by the sandbox itself unless the test sends them to its own app with
 ``use_webhooks``. Waits never need the test to move the clock. A webhook payload that
 fails the spec during a test fails that test. ``--messages-sandbox-url`` points the
 fixture at a sandbox that is already running (a container in CI) instead.
+
+Each session is a scope of its own: it gets its own ``api_key``/``api_secret`` and
+``application_id`` (configure the app under test with them), and everything the fixture
+reads, waits for, resets or redirects is that scope's only. Sessions of parallel CI jobs
+can share one sandbox without seeing or wiping each other's messages.
 """
 
 from __future__ import annotations
 
+import secrets
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from .client import SandboxClient, WaitTimeout
+from .states import ARRIVED_STATES, EventState
 
 # Received by the receiver (or journaled, where no URL is set); a webhook given up is not.
-ARRIVED = "delivered,unsent"
+ARRIVED = ",".join(ARRIVED_STATES)
+INVALID = EventState.INVALID.value
 CAPTURE = {"status_url": "/_sandbox/sink/status", "inbound_url": "/_sandbox/sink/inbound"}
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """One test session's own credentials: its scope in a shared sandbox."""
+
+    api_key: str
+    api_secret: str
+    application_id: str
+
+    @classmethod
+    def new(cls) -> Credentials:
+        return cls(f"pytest-{secrets.token_hex(4)}", secrets.token_hex(8), str(uuid.uuid4()))
+
+    @property
+    def scope(self) -> str:
+        """The admin API's ``scope`` filter: sent with either credential."""
+        return f"{self.api_key},{self.application_id}"
+
+    def names(self) -> tuple[dict[str, str], dict[str, str]]:
+        """The two scopes it is kept under, as admin-API fields."""
+        return {"api_key": self.api_key}, {"application_id": self.application_id}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,27 +73,42 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 class MessagesSandbox:
-    """What a test gets: the sandbox's URL, and ways to look, wait, inject and reset."""
+    """What a test gets: the sandbox's URL, its own credentials, and ways to look, wait,
+    inject and reset (all within this session's scope)."""
 
-    def __init__(self, client: SandboxClient) -> None:
+    def __init__(self, client: SandboxClient, credentials: Credentials | None = None) -> None:
         self.client = client
         self.url = client.url
         self.messages_url = client.url + "/v0.1/messages"
+        self.credentials = credentials or Credentials.new()
+        self.api_key = self.credentials.api_key
+        self.api_secret = self.credentials.api_secret
+        self.application_id = self.credentials.application_id
 
     def send(
-        self, body: dict[str, Any], api_key: str = "key", api_secret: str = "secret", **headers: str
+        self,
+        body: dict[str, Any],
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        **headers: str,
     ) -> tuple[int, Any]:
-        """POST a message with Basic credentials; (status, body) — your own client works too."""
-        return self.client.send(body, api_key, api_secret, headers or None)
+        """POST a message with this session's Basic credentials; (status, body)."""
+        return self.client.send(
+            body, api_key or self.api_key, api_secret or self.api_secret, headers or None
+        )
 
     def messages(self, **filters: Any) -> list[dict[str, Any]]:
-        return self.client.messages(**filters)
+        return self.client.messages(**self.scoped(filters))
 
     def message(self, message_uuid: str) -> dict[str, Any]:
         return self.client.message(message_uuid)
 
     def webhooks(self, **filters: Any) -> list[dict[str, Any]]:
-        return self.client.webhooks(**filters)
+        return self.client.webhooks(**self.scoped(filters))
+
+    def scoped(self, filters: dict[str, Any]) -> dict[str, Any]:
+        """Filters narrowed to this session's own messages."""
+        return {"scope": self.credentials.scope, **filters}
 
     def wait_for_status(self, message_uuid: str, status: str, timeout: float = 10.0) -> dict:
         """The status webhook's payload once it was delivered (raises, showing what came).
@@ -72,10 +119,14 @@ class MessagesSandbox:
         found = self.client.wait(
             "webhook",
             timeout,
-            message_uuid=message_uuid,
-            kind="status",
-            status=status,
-            state=ARRIVED,
+            **self.scoped(
+                {
+                    "message_uuid": message_uuid,
+                    "kind": "status",
+                    "status": status,
+                    "state": ARRIVED,
+                }
+            ),
         )
         return found["payload"]
 
@@ -91,32 +142,48 @@ class MessagesSandbox:
         """Inject a customer's message (Faker fills what is left out); its message_uuid."""
         if text is not None:
             content = {"type": "text", "text": text}
+        if not scope:
+            scope = {"api_key": self.api_key}
         fields = {"channel": channel, "from": from_, "to": to, "content": content, **scope}
         return self.client.inbound(**fields)
 
     def wait_for_inbound(self, timeout: float = 10.0, **filters: Any) -> dict[str, Any]:
         """The payload of the next inbound webhook matching ``filters``, once delivered."""
         filters.setdefault("state", ARRIVED)
-        return self.client.wait("webhook", timeout, kind="inbound", **filters)["payload"]
+        found = self.client.wait("webhook", timeout, **self.scoped({"kind": "inbound", **filters}))
+        return found["payload"]
 
     def use_webhooks(self, status_url: str | None = None, inbound_url: str | None = None) -> None:
-        """Send webhooks to your own app for the rest of this test."""
-        self.client.set_defaults(status_url, inbound_url)
+        """Send this session's webhooks to your own app for the rest of this test."""
+        for name in self.credentials.names():
+            urls = {"status_url": status_url, "inbound_url": inbound_url}
+            self.client.admin("PUT", "/defaults", {**urls, **name})
 
     def select_scenarios(self, *names: str) -> None:
-        self.client.select_scenarios(*names)
+        for name in self.credentials.names():
+            self.client.admin("PUT", "/scenarios/selected", {"scenarios": list(names), **name})
 
     def advance(self, seconds: float) -> dict[str, Any]:
-        """Move the manual clock (waits do it for you; this is for 'nothing happened' checks)."""
+        """Move the manual clock (waits do it for you; this is for 'nothing happened' checks).
+
+        Time is the sandbox's, shared by every session using it.
+        """
         return self.client.advance(seconds)
 
     def reset(self) -> None:
-        """Forget everything, and capture webhooks again."""
-        self.client.reset()
-        self.client.set_defaults(*(self.url + path for path in CAPTURE.values()))
+        """Forget this session's messages, and capture its webhooks again."""
+        for name in self.credentials.names():
+            self.client.reset(**name)
+        self.use_webhooks(*(self.url + path for path in CAPTURE.values()))
 
     def invalid_payloads(self) -> list[dict[str, Any]]:
-        return self.client.webhooks(state="invalid")
+        return self.webhooks(state=INVALID)
+
+
+@pytest.fixture(scope="session")
+def messages_sandbox_credentials() -> Credentials:
+    """This session's own api key, secret and application id (override to choose them)."""
+    return Credentials.new()
 
 
 @pytest.fixture(scope="session")
@@ -143,9 +210,11 @@ def messages_sandbox_client(request: pytest.FixtureRequest) -> Iterator[SandboxC
 
 
 @pytest.fixture
-def messages_sandbox(messages_sandbox_client: SandboxClient) -> Iterator[MessagesSandbox]:
-    """A clean sandbox for this test (reset before it), capturing webhooks by default."""
-    sandbox = MessagesSandbox(messages_sandbox_client)
+def messages_sandbox(
+    messages_sandbox_client: SandboxClient, messages_sandbox_credentials: Credentials
+) -> Iterator[MessagesSandbox]:
+    """This session's scope, clean for this test (reset before it), capturing webhooks."""
+    sandbox = MessagesSandbox(messages_sandbox_client, messages_sandbox_credentials)
     sandbox.reset()
     yield sandbox
     invalid = sandbox.invalid_payloads()
@@ -154,4 +223,4 @@ def messages_sandbox(messages_sandbox_client: SandboxClient) -> Iterator[Message
         pytest.fail(f"the sandbox built webhook payloads that fail the spec:\n{problems}")
 
 
-__all__ = ["MessagesSandbox", "WaitTimeout"]
+__all__ = ["Credentials", "MessagesSandbox", "WaitTimeout"]

@@ -340,3 +340,29 @@ def test_waits_with_few_server_threads_and_the_own_sink(start_sandbox):
         waiter.join(20)
     assert {u: r.status_code for u, r in answers.items()} == dict.fromkeys(sent, 200)
     assert {r.json()["state"] for r in answers.values()} == {"delivered"}
+
+
+def test_scoped_webhook_urls_filters_and_reset(manual, admin, receiver):
+    admin("PUT", "/defaults", json={"status_url": receiver.url + "/a", "api_key": "key-a"})
+    assert admin("GET", "/defaults", params={"scope": "key-a"})["status_url"] == (
+        receiver.url + "/a"
+    )
+    assert admin("GET", "/defaults")["status_url"] == receiver.url + "/status"
+    mine = manual.send(VALID["sms-text"], basic("key-a")).json()["message_uuid"]
+    theirs = manual.send(VALID["sms-text"], basic("key-b")).json()["message_uuid"]
+    jwt_one = manual.send(VALID["sms-text"], bearer("app-a")).json()["message_uuid"]
+    manual.sandbox.advance(30)
+    assert {r.json["message_uuid"] for r in receiver.on("/a")} == {mine}
+    assert {r.json["message_uuid"] for r in receiver.on("/status")} == {theirs, jwt_one}
+
+    scoped = admin("GET", "/messages", params={"scope": "key-a,app-a"})["items"]
+    assert {m["message_uuid"] for m in scoped} == {mine, jwt_one}
+    hooks = admin("GET", "/webhooks", params={"scope": "key-a"})["items"]
+    assert {w["message_uuid"] for w in hooks} == {mine}
+
+    assert admin("POST", "/reset", json={"api_key": "key-a"})["deleted_messages"] == 1
+    assert admin("GET", "/defaults", params={"scope": "key-a"})["status_url"] == (
+        receiver.url + "/status"
+    )  # the scope's own URLs went with it; the others stay
+    remaining = {m["message_uuid"] for m in admin("GET", "/messages")["items"]}
+    assert remaining == {theirs, jwt_one}

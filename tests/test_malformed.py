@@ -139,7 +139,7 @@ def test_internal_error_is_500_in_the_error_shape(client, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(client.sandbox.parser.validator, "violations", explode)
+    monkeypatch.setattr(client.sandbox.parsers["v0.1"].validator, "violations", explode)
     response = client.send(VALID["sms-text"])
     assert_problem(
         response,

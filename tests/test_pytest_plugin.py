@@ -106,3 +106,87 @@ def test_sends(messages_sandbox):
     result.stdout.fnmatch_lines(
         ["*payloads that fail the spec*", "*'timestamp' is a required property*"]
     )
+
+
+SHARED = """
+import os, pathlib, time
+
+SYNC = pathlib.Path(os.environ["SANDBOX_TEST_SYNC"])
+SMS = {"to": {"type": "sms", "number": "447700900000"}, "from": {"type": "sms", "number": "Acme"},
+       "message": {"content": {"type": "text", "text": "hi"}}}
+
+
+def signal(name):
+    (SYNC / name).touch()
+
+
+def await_signal(name):
+    # another process's progress, not time: no clock can fake it
+    deadline = time.monotonic() + 30
+    while not (SYNC / name).exists():
+        assert time.monotonic() < deadline, f"the other session never signalled {name}"
+        time.sleep(0.02)
+"""
+
+SESSION_A = (
+    SHARED
+    + """
+def test_a(messages_sandbox):
+    status, body = messages_sandbox.send(SMS)
+    assert status == 202
+    signal("a-sent")
+    await_signal("b-done")  # B has reset, sent and redirected its own webhooks meanwhile
+    assert [m["message_uuid"] for m in messages_sandbox.messages()] == [body["message_uuid"]]
+    messages_sandbox.wait_for_status(body["message_uuid"], "delivered")
+    assert {w["message_uuid"] for w in messages_sandbox.webhooks()} == {body["message_uuid"]}
+"""
+)
+
+SESSION_B = (
+    SHARED
+    + """
+def test_b(messages_sandbox):
+    await_signal("a-sent")
+    messages_sandbox.reset()
+    assert messages_sandbox.messages() == []  # A's message is not B's to see
+    messages_sandbox.use_webhooks(status_url="http://127.0.0.1:9/nowhere")
+    status, body = messages_sandbox.send(SMS)
+    assert [m["message_uuid"] for m in messages_sandbox.messages()] == [body["message_uuid"]]
+    signal("b-done")
+"""
+)
+
+
+def test_two_sessions_share_one_sandbox_without_seeing_or_wiping_each_other(
+    start_sandbox, tmp_path
+):
+    import os
+    import subprocess
+    import sys
+
+    running = start_sandbox(clock="manual")
+    processes = []
+    for name, source in (("a", SESSION_A), ("b", SESSION_B)):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / f"test_{name}.py").write_text(source)
+        env = {**os.environ, "SANDBOX_TEST_SYNC": str(tmp_path)}
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        processes.append(
+            subprocess.Popen(
+                [*command, f"--messages-sandbox-url={running.url}", str(folder)],
+                cwd=folder,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
+    outputs = [p.communicate(timeout=90)[0] for p in processes]
+    for process, output in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, output
+        assert "1 passed" in output, output
+    # B's webhook went to B's own (dead) URL; A's to the sink: nothing crossed over.
+    hooks = running.get("/_sandbox/webhooks").json()["items"]
+    urls = {w["url"] for w in hooks if w["url"]}
+    assert urls == {running.url + "/_sandbox/sink/status", "http://127.0.0.1:9/nowhere"}

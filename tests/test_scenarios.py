@@ -116,6 +116,11 @@ def test_conversational_recipient_replies_after_delivery(manual, receiver):
     last_status = statuses(receiver, message_uuid)[-1]
     assert reply.json["timestamp"] > last_status["timestamp"]
     assert reply.at >= receiver.on("/status")[-1].at
+    listed = manual.get("/_sandbox/messages", params={"direction": "inbound"}).json()["items"]
+    assert [(m["message_uuid"], m["from"], m["to"]) for m in listed] == [
+        (reply.json["message_uuid"], "15550009000", body["from"]["number"])
+    ]
+    assert listed[0]["api_key"] == "key1"  # in the scope of the message it answers
 
 
 def test_conversational_recipient_thanks_for_media_and_mms_sends_a_picture(manual, receiver):

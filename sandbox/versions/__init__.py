@@ -30,14 +30,32 @@ class WebhookRenderer(Protocol):
         ...
 
 
+class RequestParser(Protocol):
+    """One version's request bodies -> Message, or a Problem in that version's error shape."""
+
+    def parse(self, body: Any) -> Message: ...
+
+
 RendererFactory = Callable[[Spec], WebhookRenderer]
+REQUEST_PARSERS: dict[str, Callable[[Spec], RequestParser]] = {v0_1.VERSION: v0_1.Parser}
 WEBHOOK_RENDERERS: dict[str, RendererFactory] = {v0_1.VERSION: v0_1.WebhookShapes}
 JOURNAL_READERS: dict[str, Callable[[dict[str, Any]], Message]] = {v0_1.VERSION: v0_1.to_message}
 
 
-def register(version: str, renderer: RendererFactory) -> None:
-    """Plug in a webhook renderer for ``version`` (e.g. v1's, issue #13)."""
+def register(
+    version: str,
+    renderer: RendererFactory,
+    parser: Callable[[Spec], RequestParser] | None = None,
+) -> None:
+    """Plug in ``version``'s webhook renderer (and request parser), e.g. v1's (issue #13)."""
     WEBHOOK_RENDERERS[version] = renderer
+    if parser is not None:
+        REQUEST_PARSERS[version] = parser
+
+
+def parsers(spec: Spec) -> dict[str, RequestParser]:
+    """One request parser per registered API version, each built once."""
+    return {version: factory(spec) for version, factory in REQUEST_PARSERS.items()}
 
 
 def renderers(spec: Spec) -> dict[str, WebhookRenderer]:

@@ -15,6 +15,7 @@ from ..jsontext import compact_json
 bp = Blueprint("api", __name__)
 
 QUERY_CREDENTIALS = ("api_key", "api_secret")
+API_VERSION = "v0.1"  # this route's request shape (sandbox/versions/v0_1.py)
 
 
 def sandbox() -> Sandbox:
@@ -28,7 +29,8 @@ def send_message() -> Response:
         request.headers.get("Authorization"),
         query_credentials=any(k in request.args for k in QUERY_CREDENTIALS),
     )
-    message = engine.parser.parse(parse_json_body(request, engine.settings.max_body))
+    body = parse_json_body(request, engine.settings.max_body)
+    message = engine.parsers[API_VERSION].parse(body)
     scenario = request.headers.get(SCENARIO_HEADER)
     return render_answer(engine.send(message, principal, trace_id=g.trace_id, scenario=scenario))
 

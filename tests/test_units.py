@@ -1,0 +1,201 @@
+"""In-process unit tests of the pieces under the engine: Schedule, plan, Store, Dispatcher.
+
+No HTTP server here; the Dispatcher's tests post to a real receiver on loopback.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from sandbox import versions
+from sandbox.clock import ManualClock
+from sandbox.config import Settings
+from sandbox.dispatcher import Dispatcher, RetryPolicy, Schedule, Task
+from sandbox.lifecycle import DueEvent, Lifecycle
+from sandbox.message import Origin
+from sandbox.runtime import Runtime
+from sandbox.scenarios import plan
+from sandbox.spec import Spec
+from sandbox.states import EventState
+from sandbox.store import Query, Scope, Store, inbound_row, outbound_row
+from sandbox.timeline import Timeline
+from sandbox.transport import Transport
+from sandbox.webhooks import WebhookBuilder
+
+from .receiver import Behaviour
+from .samples import VALID
+
+# Schedule ------------------------------------------------------------------------------
+
+
+def test_schedule_gives_what_is_due_oldest_first_ties_in_order():
+    schedule = Schedule()
+    tasks = [Task(f"m{i}") for i in range(4)]
+    schedule.add(20.0, "occur", tasks[0])
+    schedule.add(10.0, "occur", tasks[1])
+    schedule.add(10.0, "retry", tasks[2])
+    schedule.add(30.0, "occur", tasks[3])
+    assert schedule.next_due() == 10.0
+    assert schedule.pop_due(9.9) == []
+    assert schedule.pop_due(20.0) == [("occur", tasks[1]), ("retry", tasks[2]), ("occur", tasks[0])]
+    assert schedule.next_due() == 30.0
+
+
+def test_schedule_drops_cancelled_tasks():
+    schedule = Schedule()
+    kept, cancelled = Task("a"), Task("b", cancelled=True)
+    schedule.add(2.0, "occur", cancelled)
+    schedule.add(1.0, "occur", kept)
+    schedule.discard_cancelled()
+    assert schedule.tasks() == [kept]
+    assert Schedule().next_due() is None
+
+
+# plan ----------------------------------------------------------------------------------
+
+
+def test_plan_places_steps_after_each_other_scaled_by_the_clock():
+    steps = [{"status": "submitted", "after": 1}, {"status": "delivered", "after": 2}]
+    events = plan(steps, 100.0, lambda s: s / 10, random.Random(1))
+    assert [(e.position, e.kind, e.due_at) for e in events] == [
+        (0, "status", 100.1),
+        (1, "status", pytest.approx(100.3)),
+    ]
+    assert events[1].step == {"status": "delivered"}  # after/jitter are planning only
+
+
+def test_plan_jitter_and_reply_seeds_repeat_with_the_same_generator():
+    steps = [{"status": "read", "after": 1, "jitter": 5}, {"inbound": {"text": "hi"}}]
+    first = plan(steps, 0.0, float, random.Random(7))
+    again = plan(steps, 0.0, float, random.Random(7))
+    assert first == again
+    assert 1.0 <= first[0].due_at <= 6.0
+    assert first[1].kind == "inbound" and isinstance(first[1].step["seed"], int)
+
+
+# Store ---------------------------------------------------------------------------------
+
+
+def journal_one(store: Store, api_key: str = "k", application_id: str | None = None) -> str:
+    message = versions.v0_1.to_message(VALID["sms-text"])
+    uuid = f"m-{store.count_messages()}"
+    row = outbound_row(message, uuid, api_key, application_id, (202, {}), "trace")
+    planned = plan([{"status": "submitted"}, {"status": "delivered"}], 0.0, float, random.Random())
+    store.add_message(row, [vars(e) for e in planned])
+    return uuid
+
+
+def test_store_journals_a_message_with_its_events_scheduled():
+    store = Store()
+    uuid = journal_one(store)
+    message = store.get_message(uuid)
+    assert (message["channel"], message["to_addr"], message["client_ref"]) == (
+        "sms",
+        "447700900000",
+        "order-42",
+    )
+    assert message["request"] == VALID["sms-text"]
+    states = [(e["position"], e["status"], e["state"]) for e in store.events_for(uuid)]
+    assert states == [(0, "submitted", "scheduled"), (1, "delivered", "scheduled")]
+    assert [r["message_uuid"] for r in store.open_events()] == [uuid, uuid]
+
+
+def test_store_event_updates_report_a_reset_message_as_gone():
+    store = Store()
+    uuid = journal_one(store)
+    first, _ = store.events_for(uuid)
+    assert store.occurred(first["id"], uuid, 1.0, "{}", "http://x/s", EventState.PENDING, "sub")
+    assert store.get_message(uuid)["status"] == "sub"
+    assert store.attempted(first["id"], "http://x/s", 2.0, 200, 1.0, None, EventState.DELIVERED)
+    assert store.events_for(uuid)[0]["delivered_at"] == 2.0
+    assert store.delete(Scope(api_key="k")) == [uuid]
+    assert not store.occurred(first["id"], uuid, 3.0, "{}", None, EventState.UNSENT, None)
+    assert not store.attempted(first["id"], "u", 3.0, 200, 1.0, None, EventState.DELIVERED)
+
+
+def test_store_scope_filter_matches_api_key_or_application_id():
+    store = Store()
+    by_key = journal_one(store, api_key="a")
+    by_app = journal_one(store, api_key=None, application_id="app")
+    journal_one(store, api_key="other")
+    store.add_message(inbound_row("in-1", "whatsapp", "447", "141", None, "a", None))
+    found = store.find_messages(Query({"scope": ("a", "app")}))
+    assert [m["uuid"] for m in found] == ["in-1", by_app, by_key]
+
+
+def test_store_retention_keeps_messages_with_open_events():
+    store = Store(retention=10)
+    uuids = [journal_one(store) for _ in range(100)]  # the 100th insert trims
+    assert store.count_messages() == 100  # every event is still scheduled: none may go
+    for uuid in uuids[:95]:
+        for event in store.events_for(uuid):
+            store.occurred(event["id"], uuid, 1.0, "{}", None, EventState.UNSENT, None)
+    for _ in range(100):
+        journal_one(store)
+    assert store.get_message(uuids[0]) is None
+    assert store.get_message(uuids[99]) is not None  # still open
+
+
+# Dispatcher ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def parts(receiver):
+    """A store, lifecycle, dispatcher and timeline on a manual clock; webhooks to receiver."""
+    spec = Spec.load()
+    runtime = Runtime(Settings(status_url=receiver.url + "/s"))
+    builder = WebhookBuilder(versions.renderers(spec), lambda: runtime.state)
+    store, clock = Store(), ManualClock(start=1_000_000.0)
+    lifecycle = Lifecycle(store, builder, clock)
+    dispatcher = Dispatcher(lifecycle, clock, Transport(5.0), RetryPolicy(5, 900, 60), per_host=1)
+    timeline = Timeline(clock, dispatcher)
+    dispatcher.start()
+    yield store, lifecycle, dispatcher, timeline
+    dispatcher.stop()
+
+
+def accept(lifecycle: Lifecycle, uuid: str, statuses: list[str], start: float) -> list[DueEvent]:
+    message = versions.v0_1.to_message(VALID["sms-text"])
+    row = outbound_row(message, uuid, "k", None, (202, {}), "t")
+    steps = [{"status": s, "after": 1} for s in statuses]
+    return lifecycle.accept(
+        row, plan(steps, start, float, random.Random(1)), Origin.of(message, "k", None)
+    )
+
+
+def test_dispatcher_delivers_each_message_in_order_one_host_at_a_time(parts, receiver):
+    store, lifecycle, dispatcher, timeline = parts
+    now = timeline.clock.now()
+    for uuid in ("one", "two"):
+        dispatcher.schedule_events(accept(lifecycle, uuid, ["submitted", "delivered"], now))
+    timeline.advance(5)
+    got = [(r.json["message_uuid"], r.json["status"]) for r in receiver.on("/s")]
+    assert [s for u, s in got if u == "one"] == ["submitted", "delivered"]
+    assert [s for u, s in got if u == "two"] == ["submitted", "delivered"]
+    assert {e["state"] for e in store.events_for("one")} == {EventState.DELIVERED}
+
+
+def test_dispatcher_retries_a_refused_delivery_and_holds_the_next_behind_it(parts, receiver):
+    store, lifecycle, dispatcher, timeline = parts
+    receiver.answer(Behaviour(500))
+    now = timeline.clock.now()
+    dispatcher.schedule_events(accept(lifecycle, "m", ["submitted", "delivered"], now))
+    timeline.advance(2)  # submitted refused once; delivered has occurred and waits
+    assert [r.json["status"] for r in receiver.on("/s")] == ["submitted"]
+    assert [e["state"] for e in store.events_for("m")] == ["pending", "pending"]
+    timeline.advance(5)  # the retry after 5 s succeeds, then delivered goes
+    assert [r.json["status"] for r in receiver.on("/s")] == ["submitted", "submitted", "delivered"]
+    assert [len(store.attempts_for(e["id"])) for e in store.events_for("m")] == [2, 1]
+
+
+def test_dispatcher_forgets_cancelled_messages(parts, receiver):
+    store, lifecycle, dispatcher, timeline = parts
+    now = timeline.clock.now()
+    dispatcher.schedule_events(accept(lifecycle, "gone", ["submitted"], now))
+    dispatcher.schedule_events(accept(lifecycle, "kept", ["submitted"], now))
+    dispatcher.forget(["gone"])
+    timeline.advance(5)
+    assert [r.json["message_uuid"] for r in receiver.on("/s")] == ["kept"]
+    assert store.events_for("gone")[0]["state"] == EventState.SCHEDULED
