@@ -75,3 +75,11 @@ def test_a_refusal_is_a_problem_with_the_documents_type(parser):
     assert [p.as_dict() for p in refused.value.invalid_parameters] == [
         {"name": "ttl", "reason": "must be an integer; got a string"}
     ]
+
+
+def test_it_is_a_request_parser_of_the_version_registry(parser):
+    from sandbox.versions import RequestParser
+
+    registered: RequestParser = parser  # what versions.register(…, parser=…) takes
+    body = published("sms/send-sms.sh")
+    assert registered.parse(body) == parser.message(body)

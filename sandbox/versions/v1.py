@@ -43,6 +43,10 @@ class V1Parser:
             raise self.errors.first(found)
         return self.build(body)
 
+    def parse(self, body: Any) -> Message:
+        """``versions.RequestParser``: register it with v1's webhook renderer (#13)."""
+        return self.message(body)
+
     def build(self, body: dict[str, Any]) -> Message:
         kind = body["message_type"]
         return Message(
