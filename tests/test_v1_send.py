@@ -374,3 +374,14 @@ def test_every_answer_under_v1_carries_a_request_id(client):
     assert no_route.status_code == 404
     assert uuid.UUID(no_route.headers["X-Request-Id"]).hex == no_route.json()["instance"]
     assert "X-Request-Id" not in client.send(SMS).headers  # v0.1 answers as it always did
+
+
+def test_the_pytest_fixture_offers_the_v1_base_url(messages_sandbox):
+    """``messages_sandbox.v1_url`` is what an SDK takes as its host (Node ``apiHost``)."""
+    import requests
+
+    auth = (messages_sandbox.api_key, messages_sandbox.api_secret)
+    response = requests.post(messages_sandbox.v1_url + "/v1/messages", json=SMS, auth=auth)
+    assert response.status_code == 202
+    sent = messages_sandbox.message(response.json()["message_uuid"])
+    assert (sent["api_key"], sent["request"]) == (messages_sandbox.api_key, SMS)
