@@ -16,6 +16,7 @@ from typing import Any
 
 from .auth import Principal
 from .engine import Answer, Sandbox
+from .error_table import markdown
 from .message import Message
 from .problems import InvalidParameter, Problem, gateway
 from .scenario_files import load_library
@@ -49,6 +50,11 @@ class V1Api:
                 )
                 self._ready = (document, errors, V1Parser(document, errors), library)
             return self._ready
+
+    def error_table(self) -> str:
+        """The v1 x-errors codes with their magic recipients (for ``errors --api v1``)."""
+        document, _, _, library = self.parts()
+        return markdown(library, document.spec)
 
     @property
     def errors(self) -> V1Errors:

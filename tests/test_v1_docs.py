@@ -87,3 +87,13 @@ def test_the_patch_example_revokes_an_rcs_message(client):
     response = client.http.request(**request)
     assert (response.status_code, response.content) == (202, b"")
     assert client.get(f"/_sandbox/messages/{sent['message_uuid']}").json()["status"] == "revoked"
+
+
+def test_the_magic_recipient_table_is_the_v1_librarys(client):
+    from sandbox.engine_v1 import V1Api
+
+    table = DOC.split("<!-- v1-errors-table:start -->\n")[1].split("<!-- v1-errors-table:end -->")[
+        0
+    ]
+    assert table == V1Api(client.sandbox).error_table()
+    assert "| 1431 | Multiple recipients error | `15550001431` |" in table
