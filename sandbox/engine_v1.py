@@ -1,9 +1,9 @@
 """Messages API v1 on top of the engine: parse with the v1 document, accept, update.
 
 This is the v1 adapter's one connection to the core. ``accept`` is the small function the
-integrator swaps for ``Sandbox.send(message, …)`` once the engine takes a version-neutral
-``Message`` (the seam of issue #11): until then it journals the message and answers with
-the scenario chosen for it, and schedules no webhooks (v1 webhook bodies are issue #13).
+integrator swaps for ``Sandbox.send(message, …)`` once v1 webhooks render (issue #13):
+until then it journals the message and answers with the scenario chosen for it, and
+schedules no webhooks.
 The v1 document (0.3 s to parse) and a scenario library whose magic recipients come from
 its ``x-errors`` catalogue are built on the first v1 request, not at start.
 """
@@ -11,7 +11,7 @@ its ``x-errors`` catalogue are built on the first v1 request, not at start.
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .auth import Principal
@@ -31,38 +31,47 @@ WORKFLOW_ID_LENGTH = 55  # as the document's WorkflowId example
 REVOCABLE = (None, "submitted", "rejected", "undeliverable")  # not delivered, not read
 
 
+@dataclass(frozen=True)
+class V1Parts:
+    """What v1 needs, built together on first use."""
+
+    document: V1Document
+    errors: V1Errors
+    parser: V1Parser
+    library: Library  # the scenarios, with magic recipients from v1's x-errors
+
+
 class V1Api:
     """Messages API v1 for one Sandbox: send and update, errors in v1's shapes."""
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self._lock = threading.Lock()
-        self._ready: tuple[V1Document, V1Errors, V1Parser, Library] | None = None
+        self._parts: V1Parts | None = None
 
-    def parts(self) -> tuple[V1Document, V1Errors, V1Parser, Library]:
-        """The document, error builder, parser and scenario library (built once)."""
+    @property
+    def parts(self) -> V1Parts:
         with self._lock:
-            if self._ready is None:
+            if self._parts is None:
                 document = load_v1()
                 errors = V1Errors(document)
                 library = load_library(
                     self.sandbox.settings.scenarios, self.sandbox.spec, document.errors
                 )
-                self._ready = (document, errors, V1Parser(document, errors), library)
-            return self._ready
+                self._parts = V1Parts(document, errors, V1Parser(document, errors), library)
+            return self._parts
 
     def error_table(self) -> str:
         """The v1 x-errors codes with their magic recipients (for ``errors --api v1``)."""
-        document, _, _, library = self.parts()
-        return markdown(library, document.spec)
+        return markdown(self.parts.library, self.parts.document.spec)
 
     @property
     def errors(self) -> V1Errors:
-        return self.parts()[1]
+        return self.parts.errors
 
     def send(self, body: Any, principal: Principal, trace_id: str, scenario: str | None) -> Answer:
         """Validate and accept one v1 send; raises the document's 422 for a bad body."""
-        message = self.parts()[2].message(body)
+        message = self.parts.parser.message(body)
         return self.accept(message, principal, trace_id, scenario)
 
     def accept(
@@ -74,7 +83,7 @@ class V1Api:
         magic recipients come from v1's x-errors. Once v1 webhooks render (#13) and the
         library knows each version's catalogue, this becomes ``Sandbox.send``.
         """
-        engine, library = self.sandbox, self.parts()[3]
+        engine, library = self.sandbox, self.parts.library
         api_key, application_id = principal.api_key, principal.application_id
         state = engine.runtime.state
         selected = engine.selection(state, principal, scenario)
@@ -97,7 +106,7 @@ class V1Api:
 
     def update(self, message_uuid: str, body: Any) -> None:
         """PATCH: mark an inbound message read, or revoke an undelivered outbound RCS one."""
-        _, errors, parser, _ = self.parts()
+        errors, parser = self.parts.errors, self.parts.parser
         status = parser.update_status(body)  # a bad body is reported before a missing message
         row = self.sandbox.store.get_message(message_uuid)
         if row is None:
