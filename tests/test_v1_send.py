@@ -385,3 +385,14 @@ def test_the_pytest_fixture_offers_the_v1_base_url(messages_sandbox):
     assert response.status_code == 202
     sent = messages_sandbox.message(response.json()["message_uuid"])
     assert (sent["api_key"], sent["request"]) == (messages_sandbox.api_key, SMS)
+
+
+def test_scenarios_are_chosen_for_v1_sends_as_for_v0_1(client):
+    body = {**WHATSAPP, "message_type": "text", "text": "hi", "to": "15550009000"}
+    sent = post(client, body, headers={"X-Sandbox-Scenario": "conversational"}).json()
+    entry = journal(client, sent["message_uuid"])
+    assert (entry["scenario"], entry["rule"]) == ("conversational", "replies-to-text")
+    unknown = post(client, SMS, headers={"X-Sandbox-Scenario": "no-such-scenario"})
+    assert unknown.status_code == 400
+    assert unknown.headers["Content-Type"] == "application/problem+json"
+    assert_request_id(unknown)
