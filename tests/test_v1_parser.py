@@ -83,3 +83,10 @@ def test_it_is_a_request_parser_of_the_version_registry(parser):
     registered: RequestParser = parser  # what versions.register(…, parser=…) takes
     body = published("sms/send-sms.sh")
     assert registered.parse(body) == parser.message(body)
+
+
+def test_a_failover_messages_own_failover_is_an_ignored_unknown_field(parser):
+    body = published("send-message-with-failover.sh")
+    nested = {**body["failover"][0], "failover": [{"anything": True}]}
+    message = parser.message({**body, "failover": [nested]})
+    assert message.failover[0].failover == ()

@@ -47,8 +47,11 @@ class V1Parser:
         """``versions.RequestParser``: register it with v1's webhook renderer (#13)."""
         return self.message(body)
 
-    def build(self, body: dict[str, Any]) -> Message:
+    def build(self, body: dict[str, Any], failover: bool = True) -> Message:
+        """The Message of a checked body; a failover message's own `failover` is not one of
+        its fields in the document (an unknown field: ignored, as it was not checked)."""
         kind = body["message_type"]
+        items = (body.get("failover") or ()) if failover else ()
         return Message(
             api_version="v1",
             channel=body["channel"],
@@ -60,7 +63,7 @@ class V1Parser:
             webhook_url=body.get("webhook_url"),
             webhook_version=body.get("webhook_version", DEFAULT_WEBHOOK_VERSION),
             request=body,
-            failover=tuple(self.build(item) for item in body.get("failover") or ()),
+            failover=tuple(self.build(item, failover=False) for item in items),
             to_kind=address_kind(body["to"]),
             sender_kind=address_kind(body["from"]),
         )
