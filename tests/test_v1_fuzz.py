@@ -57,9 +57,20 @@ def mutated(body, path, replacement, delete):
 
 @st.composite
 def bad_bodies(draw):
+    """A published body with one value replaced or deleted, or a key added (``failover``
+    inside a failover message, ``channel`` inside ``image``…)."""
     body = draw(st.sampled_from(BODIES))
     path = draw(st.sampled_from(list(paths(body))))
-    return mutated(body, path, draw(JSON_VALUES), draw(st.booleans()))
+    if draw(st.booleans()):
+        return mutated(body, path, draw(JSON_VALUES), draw(st.booleans()))
+    key = draw(st.sampled_from(["failover", "channel", "message_type", "to", "text", "x"]))
+    return mutated(body, (*path, key), draw(JSON_VALUES), False) if is_dict_at(body, path) else body
+
+
+def is_dict_at(body, path):
+    for key in path:
+        body = body[key]
+    return isinstance(body, dict)
 
 
 @settings(
