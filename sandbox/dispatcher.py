@@ -3,8 +3,8 @@
 ``Schedule`` is a pure due-time queue. ``Dispatcher`` owns one worker thread that wakes
 when something is due (or is scheduled, or the clock moves), hands each due event to the
 ``Lifecycle`` (which renders and journals it and gives back a frozen ``Delivery``, or
-nothing) and passes deliveries to a small sender pool. Per message, the next webhook
-waits until the one before it is delivered or given up. Per receiver host at most
+nothing) and passes deliveries to ``Senders``, a small sender pool. Per message, the next
+webhook waits until the one before it is delivered or given up. Per receiver host at most
 ``per_host`` POSTs run at once, so a slow or dead receiver holds a few senders, never all
 of them. Failures are retried after 5, 10, 20 … seconds, capped at 900, for up to 24
 hours (all configurable, all scaled by the clock's speed). The API thread never waits.
@@ -17,7 +17,7 @@ import itertools
 import logging
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
@@ -86,8 +86,145 @@ class Schedule:
         heapq.heapify(self._heap)
 
 
+class Senders:
+    """Delivery, apart from scheduling: one chain per message (its head is the one being
+    sent), at most ``per_host`` POSTs per receiver host, a pool of sender threads.
+
+    Shares its owner's condition (one lock guards the queue and the chains); a refused
+    delivery goes back to the owner through ``retry``.
+    """
+
+    def __init__(
+        self,
+        lifecycle: Lifecycle,
+        clock: Clock,
+        transport: Transport,
+        cond: threading.Condition,
+        retry: Callable[[Task], None],
+        policy: RetryPolicy,
+        signer: Signer | None = None,
+        senders: int = 128,
+        per_host: int = 4,
+    ) -> None:
+        self.lifecycle, self.clock, self.transport = lifecycle, clock, transport
+        self.cond, self.retry, self.policy, self.signer = cond, retry, policy, signer
+        self.per_host = per_host
+        self.chains: dict[str, deque[Task]] = {}
+        self.host_busy: dict[str, int] = {}
+        self.host_waiting: dict[str, deque[Task]] = {}
+        self.running = False
+        # Threads start only as concurrent deliveries need them; with at most ``per_host``
+        # per receiver, 32 slow receivers at once still leave room for every other one.
+        self.pool = ThreadPoolExecutor(senders, thread_name_prefix="sandbox-webhook")
+
+    def start(self) -> None:
+        """Start sending, beginning with the chains queued before (a restart's backlog)."""
+        with self.cond:
+            self.running = True
+            for chain in self.chains.values():
+                self.send(chain[0])
+
+    def stop(self) -> None:
+        """Let POSTs in flight finish; what is queued stays pending in the journal."""
+        with self.cond:
+            self.running = False
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def queued(self) -> list[Task]:
+        """Under the lock: every task in a chain or waiting for its host."""
+        chained = [t for chain in self.chains.values() for t in chain]
+        return chained + [t for q in self.host_waiting.values() for t in q]
+
+    def discard_cancelled(self) -> None:
+        """Under the lock: drop the chains and waits of cancelled tasks."""
+        self.chains = {u: c for u, c in self.chains.items() if not c[0].cancelled}
+        for host, queue in self.host_waiting.items():
+            self.host_waiting[host] = deque(t for t in queue if not t.cancelled)
+
+    def busy(self) -> bool:
+        """Under the lock: is a POST in flight?"""
+        return any(self.host_busy.values())
+
+    def enqueue(self, task: Task) -> None:
+        """Join the message's chain; the head of a chain is the one being delivered."""
+        with self.cond:
+            chain = self.chains.setdefault(task.message_uuid, deque())
+            chain.append(task)
+            if len(chain) == 1:
+                self.send(task)
+
+    def send(self, task: Task) -> None:
+        """Start this task's POST now, or queue it behind its host's limit."""
+        with self.cond:
+            if not self.running:
+                return  # stopping: the event stays pending in the journal for the next start
+            assert task.delivery is not None
+            host = urlsplit(task.delivery.url).netloc
+            if self.host_busy.get(host, 0) >= self.per_host:
+                self.host_waiting.setdefault(host, deque()).append(task)
+                return
+            self.host_busy[host] = self.host_busy.get(host, 0) + 1
+            try:
+                self.pool.submit(self._attempt, task, host)
+            except RuntimeError:  # the pool shut down between our check and now
+                self.host_busy[host] -= 1
+
+    def _attempt(self, task: Task, host: str) -> None:
+        delivery = task.delivery
+        assert delivery is not None
+        try:
+            at = self.clock.now()
+            if delivery.first_attempt_at is None:
+                task.delivery = delivery = replace(delivery, first_attempt_at=at)
+            headers = self.signer(delivery) if self.signer else {}
+            outcome = self.transport.post(delivery.url, delivery.body, headers)
+            self._settle(task, at, outcome)
+        except Exception:  # (signing, the journal…): try again later, keep the order
+            log.exception("delivery of event %s failed unexpectedly", delivery.event_id)
+            task.delivery = replace(delivery, attempts=delivery.attempts + 1)
+            self.retry(task)
+        finally:
+            self._release(host)
+
+    def _settle(self, task: Task, at: float, outcome: Outcome) -> None:
+        if task.cancelled:
+            return  # its message was reset while the POST was in flight
+        delivery = replace(task.delivery, attempts=task.delivery.attempts + 1)
+        task.delivery = delivery
+        window = self.policy.give_up_after / self.clock.speed
+        give_up = self.clock.now() >= delivery.first_attempt_at + window
+        state = self.lifecycle.attempted(delivery, at, outcome, give_up)
+        if state is None:  # its message was reset while the POST was in flight
+            task.cancelled = True
+            self._next_in_chain(task)
+        elif state == EventState.PENDING:
+            self.retry(task)
+        else:
+            self._next_in_chain(task)
+
+    def _next_in_chain(self, task: Task) -> None:
+        with self.cond:
+            chain = self.chains.get(task.message_uuid)
+            if chain and chain[0] is task:
+                chain.popleft()
+            if chain:
+                self.send(chain[0])
+            else:
+                self.chains.pop(task.message_uuid, None)
+            self.cond.notify_all()
+
+    def _release(self, host: str) -> None:
+        with self.cond:
+            self.host_busy[host] -= 1
+            waiting = self.host_waiting.get(host)
+            if waiting:
+                self.send(waiting.popleft())
+            self.cond.notify_all()
+
+
 class Dispatcher:
-    """The background worker: occurrence on time, ordered delivery, retries, journal."""
+    """The background worker: each event occurs on time; its delivery goes to ``Senders``;
+    refused deliveries come back here to be retried at their time."""
 
     def __init__(
         self,
@@ -99,19 +236,22 @@ class Dispatcher:
         senders: int = 128,
         per_host: int = 4,
     ) -> None:
-        self.lifecycle, self.clock, self.transport = lifecycle, clock, transport
-        self.policy, self.signer = policy, signer
-        self.per_host = per_host
+        self.lifecycle, self.clock, self.policy = lifecycle, clock, policy
         self.cond = threading.Condition()
         self.schedule = Schedule()
-        self.chains: dict[str, deque[Task]] = {}
-        self.host_busy: dict[str, int] = {}
-        self.host_waiting: dict[str, deque[Task]] = {}
+        self.senders = Senders(
+            lifecycle,
+            clock,
+            transport,
+            self.cond,
+            self._retry_later,
+            policy,
+            signer,
+            senders,
+            per_host,
+        )
         self.working = 0
         self.running = False
-        # Threads start only as concurrent deliveries need them; with at most ``per_host``
-        # per receiver, 32 slow receivers at once still leave room for every other one.
-        self.pool = ThreadPoolExecutor(senders, thread_name_prefix="sandbox-webhook")
         self._thread: threading.Thread | None = None
 
     # lifecycle -------------------------------------------------------------------------
@@ -120,8 +260,7 @@ class Dispatcher:
         """Start the worker, and the deliveries queued before it (a restart's backlog)."""
         with self.cond:
             self.running = True
-            for chain in self.chains.values():
-                self._start(chain[0])
+        self.senders.start()
         self._thread = threading.Thread(target=self._run, name="sandbox-dispatcher", daemon=True)
         self._thread.start()
 
@@ -132,7 +271,7 @@ class Dispatcher:
             self.cond.notify_all()
         if self._thread:
             self._thread.join(timeout)
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.senders.stop()
 
     def wakeup(self) -> None:
         with self.cond:
@@ -151,15 +290,11 @@ class Dispatcher:
         """Cancel every event of these messages (None: of all): nothing more is sent for them."""
         chosen = None if message_uuids is None else set(message_uuids)
         with self.cond:
-            queued = [t for chain in self.chains.values() for t in chain]
-            waiting = [t for q in self.host_waiting.values() for t in q]
-            for task in [*self.schedule.tasks(), *queued, *waiting]:
+            for task in [*self.schedule.tasks(), *self.senders.queued()]:
                 if chosen is None or task.message_uuid in chosen:
                     task.cancelled = True
             self.schedule.discard_cancelled()
-            self.chains = {u: c for u, c in self.chains.items() if not c[0].cancelled}
-            for host, queue in self.host_waiting.items():
-                self.host_waiting[host] = deque(t for t in queue if not t.cancelled)
+            self.senders.discard_cancelled()
             self.cond.notify_all()
 
     def resume_deliveries(self, deliveries: Iterable[Delivery]) -> None:
@@ -168,7 +303,7 @@ class Dispatcher:
         Called before ``start``, so the chains hold them before any overdue event occurs.
         """
         for delivery in deliveries:
-            self._enqueue(Task.of(delivery))
+            self.senders.enqueue(Task.of(delivery))
 
     # the worker ------------------------------------------------------------------------
 
@@ -202,94 +337,17 @@ class Dispatcher:
         if task.cancelled:
             return
         if action == "retry":
-            self._start(task)
+            self.senders.send(task)
             return
         assert task.due is not None
         task.delivery = self.lifecycle.occur(task.due)
         if task.delivery is not None:
-            self._enqueue(task)
-
-    # delivery --------------------------------------------------------------------------
-
-    def _enqueue(self, task: Task) -> None:
-        """Join the message's chain; the head of a chain is the one being delivered."""
-        with self.cond:
-            chain = self.chains.setdefault(task.message_uuid, deque())
-            chain.append(task)
-            if len(chain) == 1:
-                self._start(task)
-
-    def _start(self, task: Task) -> None:
-        with self.cond:
-            if not self.running:
-                return  # stopping: the event stays pending in the journal for the next start
-            assert task.delivery is not None
-            host = urlsplit(task.delivery.url).netloc
-            if self.host_busy.get(host, 0) >= self.per_host:
-                self.host_waiting.setdefault(host, deque()).append(task)
-                return
-            self.host_busy[host] = self.host_busy.get(host, 0) + 1
-            try:
-                self.pool.submit(self._attempt, task, host)
-            except RuntimeError:  # the pool shut down between our check and now
-                self.host_busy[host] -= 1
-
-    def _attempt(self, task: Task, host: str) -> None:
-        delivery = task.delivery
-        assert delivery is not None
-        try:
-            at = self.clock.now()
-            if delivery.first_attempt_at is None:
-                task.delivery = delivery = replace(delivery, first_attempt_at=at)
-            headers = self.signer(delivery) if self.signer else {}
-            outcome = self.transport.post(delivery.url, delivery.body, headers)
-            self._settle(task, at, outcome)
-        except Exception:  # (signing, the journal…): try again later, keep the order
-            log.exception("delivery of event %s failed unexpectedly", delivery.event_id)
-            task.delivery = replace(delivery, attempts=delivery.attempts + 1)
-            self._retry_later(task)
-        finally:
-            self._release(host)
-
-    def _settle(self, task: Task, at: float, outcome: Outcome) -> None:
-        if task.cancelled:
-            return  # its message was reset while the POST was in flight
-        delivery = replace(task.delivery, attempts=task.delivery.attempts + 1)
-        task.delivery = delivery
-        window = self.policy.give_up_after / self.clock.speed
-        give_up = self.clock.now() >= delivery.first_attempt_at + window
-        state = self.lifecycle.attempted(delivery, at, outcome, give_up)
-        if state is None:  # its message was reset while the POST was in flight
-            task.cancelled = True
-            self._next_in_chain(task)
-        elif state == EventState.PENDING:
-            self._retry_later(task)
-        else:
-            self._next_in_chain(task)
+            self.senders.enqueue(task)
 
     def _retry_later(self, task: Task) -> None:
         with self.cond:
             attempts = task.delivery.attempts if task.delivery else 1
             self.schedule.add(self.clock.after(self.policy.delay(attempts)), "retry", task)
-            self.cond.notify_all()
-
-    def _next_in_chain(self, task: Task) -> None:
-        with self.cond:
-            chain = self.chains.get(task.message_uuid)
-            if chain and chain[0] is task:
-                chain.popleft()
-            if chain:
-                self._start(chain[0])
-            else:
-                self.chains.pop(task.message_uuid, None)
-            self.cond.notify_all()
-
-    def _release(self, host: str) -> None:
-        with self.cond:
-            self.host_busy[host] -= 1
-            waiting = self.host_waiting.get(host)
-            if waiting:
-                self._start(waiting.popleft())
             self.cond.notify_all()
 
     def next_due(self) -> float | None:
@@ -302,9 +360,7 @@ class Dispatcher:
         """Under the lock: is anything due now, being handled, or being sent?"""
         due = self.schedule.next_due()
         return (
-            self.working > 0
-            or (due is not None and due <= self.clock.now())
-            or any(self.host_busy.values())
+            self.working > 0 or (due is not None and due <= self.clock.now()) or self.senders.busy()
         )
 
     def wait_idle(self, timeout: float) -> bool:

@@ -358,7 +358,7 @@ def test_a_failure_while_sending_is_retried_in_order(start_sandbox, receiver, mo
     client = start_sandbox(
         clock="manual", status_url=receiver.url + "/s", signature_secret="s" * 32
     )
-    real, calls = client.sandbox.dispatcher.signer, []
+    real, calls = client.sandbox.dispatcher.senders.signer, []
 
     def flaky_signer(delivery):
         calls.append(delivery.event_id)
@@ -366,13 +366,14 @@ def test_a_failure_while_sending_is_retried_in_order(start_sandbox, receiver, mo
             raise RuntimeError("signing failed once")
         return real(delivery)
 
-    monkeypatch.setattr(client.sandbox.dispatcher, "signer", flaky_signer)
+    monkeypatch.setattr(client.sandbox.dispatcher.senders, "signer", flaky_signer)
     message_uuid = client.send(VALID["sms-text"]).json()["message_uuid"]
     client.sandbox.advance(60)
     assert [p["status"] for p in statuses_at(receiver, "/s", message_uuid)] == [
         "submitted",
         "delivered",
     ]
+    assert len(calls) == 3 and calls[0] == calls[1]  # the failed one was tried again first
 
 
 def test_the_first_attempt_time_survives_a_restart(start_sandbox, tmp_path):
@@ -384,6 +385,6 @@ def test_the_first_attempt_time_survives_a_restart(start_sandbox, tmp_path):
     first.server.stop()
 
     second = start_sandbox(db=db, clock="manual", status_url="http://127.0.0.1:9/s")
-    (task,) = [chain[0] for chain in second.sandbox.dispatcher.chains.values()]
+    (task,) = [chain[0] for chain in second.sandbox.dispatcher.senders.chains.values()]
     assert task.delivery.first_attempt_at == started  # the 24-hour window runs from the 1st try
     assert task.delivery.attempts >= 3  # (it resumes at once, so a 4th may already have happened)
