@@ -1,111 +1,123 @@
-"""The messages-sandbox command: serve, and (later) scenarios, errors, inbound, messages."""
+"""The messages-sandbox command (click): serve, scenarios check/list, errors, inbound, messages.
+
+`serve` has one flag per row of ``config.OPTIONS``, parsed by that row's own parser; the
+flags the user gave go to ``config.load_settings``, which adds SANDBOX_* variables, the
+config file and the defaults (the same path the pytest plugin takes). click's own
+``envvar=`` is not used: config stays the one reader of the environment, and pair options
+merge key by key across the sources.
+"""
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .config import OPTIONS, ConfigError, Option, load_settings
+import click
+
+from .config import OPTIONS, ConfigError, Option, Settings, client_defaults, load_settings
 from .version import __version__
 
-
-def add_option(parser: argparse.ArgumentParser, option: Option) -> None:
-    """A flag for one setting; its value is parsed by the same function as the env var."""
-    kwargs: dict[str, Any] = {"help": f"{option.help} [env {option.env}]", "default": None}
-    if option.metavar:
-        kwargs["metavar"] = option.metavar
-    if option.repeatable:
-        kwargs["action"] = "append"
-    else:
-        kwargs["type"] = option.parse
-    parser.add_argument(option.flag, dest=option.name, **kwargs)
+PROG = "messages-sandbox"
+TYPE_NAMES = {"str": "text", "int": "integer", "float": "number"}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="messages-sandbox",
-        description="An offline stand-in for the Nexmo (Vonage) Messages API v0.1.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    add_serve_command(commands)
-    add_scenario_commands(commands)
-    add_helper_commands(commands)
-    return parser
+class OptionType(click.ParamType):
+    """A click type that parses with an option's own parser (the one its env var uses)."""
 
+    def __init__(self, option: Option) -> None:
+        self.option = option
+        name = getattr(option.parse, "__name__", "value")
+        self.name = TYPE_NAMES.get(name, name)
 
-def add_serve_command(commands: Any) -> None:
-    serve = commands.add_parser("serve", help="start the sandbox (POST /v0.1/messages)")
-    for option in OPTIONS:
-        add_option(serve, option)
-    serve.set_defaults(run=run_serve)
-
-
-def add_scenario_commands(commands: Any) -> None:
-    """`scenarios check`, `scenarios list` and `errors`: about the scenario files."""
-    scenarios = commands.add_parser("scenarios", help="check or list scenario files")
-    actions = scenarios.add_subparsers(dest="action", required=True, metavar="ACTION")
-    check = actions.add_parser("check", help="validate scenario files (exit 1 on problems)")
-    check.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or directories")
-    listing = actions.add_parser("list", help="list loaded scenarios, built-in ones included")
-    listing.add_argument("paths", nargs="*", metavar="PATH", help="extra scenario files or dirs")
-    errors = commands.add_parser("errors", help="the error codes and their magic recipients")
-    for command, run in (
-        (check, run_scenarios_check),
-        (listing, run_scenarios_list),
-        (errors, run_errors),
-    ):
-        command.add_argument("--spec", help="OpenAPI document (default: the shipped 0.3.1)")
-        command.set_defaults(run=run)
-
-
-def add_helper_commands(commands: Any) -> None:
-    """`inbound` and `messages`: helpers over a running sandbox's admin API."""
-    inbound = commands.add_parser("inbound", help="send a customer message to a running sandbox")
-    add_client_options(inbound)
-    inbound.add_argument("--channel", default="whatsapp", help="whatsapp (default), messenger, mms")
-    inbound.add_argument("--from", dest="from_", default="447700900000", help="the customer")
-    inbound.add_argument("--to", default="14157386170", help="your number or page id")
-    inbound.add_argument("--type", default="text", help="text, image, audio, video, file, location")
-    inbound.add_argument("--text", help="the text (default: a generated sentence)")
-    inbound.add_argument("--url-of-media", dest="media_url", help="media URL (default: generated)")
-    inbound.set_defaults(run=run_inbound)
-
-    listing = commands.add_parser("messages", help="list what a running sandbox received")
-    add_client_options(listing)
-    for name in ("to", "from", "channel", "status", "client_ref", "api_key", "direction"):
-        flag = f"--{name.replace('_', '-')}"
-        listing.add_argument(flag, dest=f"filter_{name}", help=f"only this {name}")
-    listing.add_argument("--limit", type=int, default=20, help="how many (newest first)")
-    listing.add_argument("--json", action="store_true", help="print the JSON page as it came")
-    listing.set_defaults(run=run_messages)
-
-
-def add_client_options(parser: argparse.ArgumentParser) -> None:
-    from .config import client_defaults
-
-    defaults = client_defaults()
-    parser.add_argument("--url", default=defaults["url"], help="the sandbox [env SANDBOX_URL]")
-    parser.add_argument(
-        "--admin-token", default=defaults["admin_token"], help="[env SANDBOX_ADMIN_TOKEN]"
-    )
-
-
-def cli_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The flags the user gave, parsed (repeatable ones through their option's parser)."""
-    values = {}
-    for option in OPTIONS:
-        raw = getattr(args, option.name, None)
-        if raw is None:
-            continue
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
         try:
-            values[option.name] = option.parse(raw) if option.repeatable else raw
-        except ValueError as exc:
-            raise ConfigError(f"{option.flag}: {exc}") from None
-    return values
+            return self.option.parse(value)
+        except (TypeError, ValueError) as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def click_option(option: Option) -> Callable[[Any], Any]:
+    """The flag of one OPTIONS row; a repeatable one collects its values, parsed together.
+
+    Its default is shown by --help, but only values given on the command line are passed
+    on (``given_flags``): the environment and the config file come before a default.
+    """
+    kwargs: dict[str, Any] = {
+        "help": f"{option.help}  [env: {option.env}]",
+        "show_default": True,
+        "metavar": option.metavar,
+    }
+    if option.repeatable:
+        kwargs.update(multiple=True, callback=lambda ctx, param, raw: parse_repeated(option, raw))
+    elif hasattr(option.parse, "choices"):
+        kwargs.update(type=click.Choice(option.parse.choices), default=option.default)
+    else:
+        kwargs.update(type=OptionType(option), default=option.default)
+    return click.option(option.flag, option.name, **kwargs)
+
+
+def given_flags(ctx: click.Context) -> dict[str, Any]:
+    """The settings given as flags (not click's defaults)."""
+    source = click.core.ParameterSource.COMMANDLINE
+    return {k: v for k, v in ctx.params.items() if ctx.get_parameter_source(k) is source}
+
+
+def parse_repeated(option: Option, raw: Sequence[str]) -> Any:
+    if not raw:
+        return None
+    try:
+        return option.parse(list(raw))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def with_options(options: Sequence[Option]) -> Callable[[Any], Any]:
+    def decorate(function: Any) -> Any:
+        for option in reversed(options):
+            function = click_option(option)(function)
+        return function
+
+    return decorate
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "show_default": True},
+    help="An offline stand-in for the Nexmo (Vonage) Messages API v0.1.",
+)
+@click.version_option(__version__, prog_name=PROG, message="%(prog)s %(version)s")
+def command() -> None:
+    pass
+
+
+# serve ---------------------------------------------------------------------------------
+
+
+def serve_settings(flags: Sequence[str], environ: Mapping[str, str] | None = None) -> Settings:
+    """The Settings `serve FLAGS` would run with (flags > env > config file > defaults)."""
+    with serve.make_context("serve", list(flags)) as ctx:
+        return load_settings(given_flags(ctx), environ)
+
+
+@command.command(help="Start the sandbox (POST /v0.1/messages).")
+@with_options(OPTIONS)
+@click.pass_context
+def serve(ctx: click.Context, **_: Any) -> None:
+    from .scenarios import ScenarioError
+    from .server import Server
+
+    try:
+        settings = load_settings(given_flags(ctx))
+        configure_logging(settings.log_level)
+        server = Server(settings)
+    except ScenarioError as exc:
+        report_scenario_problems(exc.problems)
+        raise SystemExit(2) from None
+    except OSError as exc:
+        click.echo(f"{PROG}: cannot listen: {exc}", err=True)
+        raise SystemExit(2) from None
+    server.serve_forever()
 
 
 def configure_logging(level: str) -> None:
@@ -118,32 +130,17 @@ def configure_logging(level: str) -> None:
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
-def run_serve(args: argparse.Namespace) -> int:
-    from .scenarios import ScenarioError
-    from .server import Server
-    from .spec import SpecError
-
-    try:
-        settings = load_settings(cli_settings(args))
-        configure_logging(settings.log_level)
-        server = Server(settings)
-    except (ConfigError, SpecError) as exc:
-        print(f"messages-sandbox: {exc}", file=sys.stderr)
-        return 2
-    except ScenarioError as exc:
-        report_scenario_problems(exc.problems)
-        return 2
-    except OSError as exc:
-        print(f"messages-sandbox: cannot listen: {exc}", file=sys.stderr)
-        return 2
-    server.serve_forever()
-    return 0
-
-
 def report_scenario_problems(problems: Sequence[str]) -> None:
-    print(f"messages-sandbox: {len(problems)} problem(s) in scenario files:", file=sys.stderr)
+    click.echo(f"{PROG}: {len(problems)} problem(s) in scenario files:", err=True)
     for problem in problems:
-        print(f"  {problem}", file=sys.stderr)
+        click.echo(f"  {problem}", err=True)
+
+
+# scenarios and errors ------------------------------------------------------------------
+
+spec_option = click.option(
+    "--spec", metavar="PATH", help="OpenAPI document  [default: the shipped 0.3.1]"
+)
 
 
 def load_spec(path: str | None):
@@ -152,76 +149,133 @@ def load_spec(path: str | None):
     return Spec.load(path)
 
 
-def run_scenarios_check(args: argparse.Namespace) -> int:
+@command.group(help="Check or list scenario files.")
+def scenarios() -> None:
+    pass
+
+
+@scenarios.command(help="Validate scenario files; every problem in one run (exit 1 if any).")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@spec_option
+def check(paths: tuple[str, ...], spec: str | None) -> None:
     from .scenario_files import check_files
 
-    scenarios, problems = check_files(args.paths, load_spec(args.spec))
+    found, problems = check_files(paths, load_spec(spec))
     if problems:
         report_scenario_problems([str(p) for p in problems])
-        return 1
-    names = ", ".join(s.name for s in scenarios)
-    print(f"ok: {len(scenarios)} scenario(s): {names}")
-    return 0
+        raise SystemExit(1)
+    click.echo(f"ok: {len(found)} scenario(s): {', '.join(s.name for s in found)}")
 
 
-def run_scenarios_list(args: argparse.Namespace) -> int:
+@scenarios.command(name="list", help="List loaded scenarios, built-in ones included.")
+@click.argument("paths", nargs=-1, metavar="[PATH...]")
+@spec_option
+def list_scenarios(paths: tuple[str, ...], spec: str | None) -> None:
     from .scenario_files import load_library
     from .scenarios import ScenarioError
 
     try:
-        library = load_library(args.paths, load_spec(args.spec))
+        library = load_library(paths, load_spec(spec))
     except ScenarioError as exc:
         report_scenario_problems(exc.problems)
-        return 1
+        raise SystemExit(1) from None
     for scenario in library.scenarios.values():
         kind = "fallback" if scenario.fallback else scenario.select
-        print(f"{scenario.name:<18} {kind:<11} {scenario.description}")
-    return 0
+        click.echo(f"{scenario.name:<18} {kind:<11} {scenario.description}")
 
 
-def run_errors(args: argparse.Namespace) -> int:
+@command.command(help="The error codes and their magic recipients (Markdown).")
+@spec_option
+def errors(spec: str | None) -> None:
     from .error_table import markdown
     from .scenario_files import load_library
 
-    spec = load_spec(args.spec)
-    print(markdown(load_library([], spec), spec), end="")
-    return 0
+    document = load_spec(spec)
+    click.echo(markdown(load_library([], document), document), nl=False)
 
 
-def run_inbound(args: argparse.Namespace) -> int:
+# helpers over a running sandbox --------------------------------------------------------
+
+
+def client_options(function: Any) -> Any:
+    defaults = client_defaults()
+    url = click.option("--url", default=defaults["url"], help="the sandbox  [env: SANDBOX_URL]")
+    token = click.option(
+        "--admin-token",
+        default=defaults["admin_token"],
+        show_default=False,
+        help="its admin token  [env: SANDBOX_ADMIN_TOKEN]",
+    )
+    return url(token(function))
+
+
+def client(url: str, admin_token: str | None):
     from .client import SandboxClient
 
-    content: dict[str, Any] = {"type": args.type}
-    if args.text is not None:
-        content["text"] = args.text
-    if args.media_url:
-        content[args.type] = {"url": args.media_url}
-    client = SandboxClient(args.url, args.admin_token)
-    message_uuid = client.inbound(
-        channel=args.channel, to=args.to, content=content, **{"from": args.from_}
-    )
-    print(message_uuid)
-    return 0
+    return SandboxClient(url, admin_token)
 
 
-def run_messages(args: argparse.Namespace) -> int:
+@command.command(help="Send a customer message to a running sandbox; prints its message_uuid.")
+@client_options
+@click.option("--channel", default="whatsapp", help="whatsapp, messenger or mms")
+@click.option("--from", "from_", help="the customer  [default: the sandbox's]")
+@click.option("--to", help="your number or page id  [default: the sandbox's]")
+@click.option("--type", "type_", default="text", help="text, image, audio, video, file, location")
+@click.option("--text", help="the text  [default: a generated sentence]")
+@click.option("--url-of-media", "media_url", help="media URL  [default: generated]")
+def inbound(
+    url: str,
+    admin_token: str | None,
+    channel: str,
+    from_: str | None,
+    to: str | None,
+    **content: Any,
+):
+    body: dict[str, Any] = {"type": content["type_"]}
+    if content["text"] is not None:
+        body["text"] = content["text"]
+    if content["media_url"]:
+        body[content["type_"]] = {"url": content["media_url"]}
+    uuid = client(url, admin_token).inbound(channel=channel, to=to, content=body, **{"from": from_})
+    click.echo(uuid)
+
+
+@command.command(help="A webhook receiver that prints every request it gets (Ctrl-C stops).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="interface to listen on")
+@click.option("--port", default=9000, show_default=True, help="TCP port to listen on")
+def receive(host: str, port: int) -> None:
+    from .receive import receive as receive_webhooks
+
+    receive_webhooks(host, port)
+
+
+FILTERS = ("to", "from", "channel", "status", "client_ref", "api_key", "direction")
+
+
+def filter_options(function: Any) -> Any:
+    for name in reversed(FILTERS):
+        flag = f"--{name.replace('_', '-')}"
+        function = click.option(flag, f"filter_{name}", help=f"only this {name}")(function)
+    return function
+
+
+@command.command(help="List what a running sandbox received, newest first.")
+@client_options
+@filter_options
+@click.option("--limit", type=int, default=20, help="how many")
+@click.option("--json", "as_json", is_flag=True, help="print the JSON page as it came")
+def messages(url: str, admin_token: str | None, limit: int, as_json: bool, **filters: Any):
     import json
 
-    from .client import SandboxClient
-
-    filters = {
-        k.removeprefix("filter_"): v for k, v in vars(args).items() if k.startswith("filter_")
-    }
-    client = SandboxClient(args.url, args.admin_token)
-    items = client.messages(limit=args.limit, **{k: v for k, v in filters.items() if v})
-    if args.json:
-        print(json.dumps(items, indent=2))
-        return 0
+    wanted = {k.removeprefix("filter_"): v for k, v in filters.items() if v}
+    items = client(url, admin_token).messages(limit=limit, **wanted)
+    if as_json:
+        click.echo(json.dumps(items, indent=2))
+        return
     for m in items:
-        print(message_line(m))
+        click.echo(message_line(m))
     if not items:
-        print("(no messages)")
-    return 0
+        click.echo("(no messages)")
 
 
 def message_line(m: dict[str, Any]) -> str:
@@ -236,19 +290,36 @@ def message_line(m: dict[str, Any]) -> str:
     )
 
 
+# entry point ---------------------------------------------------------------------------
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run the command; the exit code (2: bad usage or configuration, 1: a failed check)."""
+    try:
+        return command.main(args=argv, prog_name=PROG, standalone_mode=False) or 0
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    except click.Abort:  # Ctrl-C outside the server's own handling
+        return 130
+    except Exception as exc:
+        code, message = failure(exc)
+        click.echo(f"{PROG}: {message}", err=True)
+        return code
+
+
+def failure(exc: Exception) -> tuple[int, str]:
+    """(exit code, message) for an expected failure; anything else is a bug and raises."""
+    # Imported here: `--version` and `--help` should not load the spec machinery.
     from .client import SandboxError
     from .spec import SpecError
 
-    try:
-        return args.run(args)
-    except (ConfigError, SpecError) as exc:
-        print(f"messages-sandbox: {exc}", file=sys.stderr)
-        return 2
-    except SandboxError as exc:
-        print(f"messages-sandbox: the sandbox answered {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"messages-sandbox: cannot reach the sandbox: {exc}", file=sys.stderr)
-        return 1
+    if isinstance(exc, ConfigError | SpecError):
+        return 2, str(exc)
+    if isinstance(exc, SandboxError):
+        return 1, f"the sandbox answered {exc}"
+    if isinstance(exc, OSError):
+        return 1, f"cannot reach the sandbox: {exc}"
+    raise exc

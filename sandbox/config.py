@@ -1,15 +1,15 @@
 """Settings: CLI flags > SANDBOX_* environment variables > config file > defaults.
 
-This module is the only reader of ``os.environ``. One table (``OPTIONS``) describes every
-setting once; the CLI builds its flags from it and the environment/config file use the
-same names, so the three sources can never drift apart.
+This module is the only reader of ``os.environ``. One table (``OPTIONS``) declares every
+setting once: ``Settings`` is generated from it, the CLI builds its flags from it, and the
+environment and config file use the same names, so no source can drift or drop a setting.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, make_dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,7 @@ def parse_choice(*choices: str) -> Callable[[str], str]:
         return text
 
     parse.__name__ = "choice"
+    parse.choices = choices  # type: ignore[attr-defined]  # the CLI lists them in --help
     return parse
 
 
@@ -124,7 +125,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("signature_secret", str, None, "sign webhooks (HS256 JWT) with this secret"),
     Option("seed", int, None, "seed for generated content and jitter (same seed, same run)"),
     Option("speed", float, 1.0, "run scripted delays and retry backoffs N times faster"),
-    Option("clock", parse_choice("real", "manual"), "real", "real, or manual (advanced by API)"),
+    Option(
+        "clock",
+        parse_choice("real", "manual", "fast"),  # clock.CLOCKS; a test keeps them equal
+        "real",
+        "real; manual (moves only when told to); fast (real, scripts 100x faster)",
+    ),
     Option(
         "scenarios",
         parse_list,
@@ -140,10 +146,6 @@ OPTIONS: tuple[Option, ...] = (
 OPTION_BY_NAME = {o.name: o for o in OPTIONS}
 
 
-def _default(name: str) -> Any:
-    return OPTION_BY_NAME[name].default
-
-
 @dataclass(frozen=True)
 class Application:
     """A Vonage application: who may sign JWTs for it and where its webhooks go."""
@@ -154,43 +156,40 @@ class Application:
     inbound_url: str | None = None
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything the sandbox can be told; built by ``load_settings`` or directly in tests."""
-
-    host: str = _default("host")
-    port: int = _default("port")
-    db: str | None = _default("db")
-    config: str | None = _default("config")
-    threads: int = _default("threads")
-    max_body: int = _default("max_body")
-    log_level: str = _default("log_level")
-    spec: str | None = _default("spec")
-    applications: Mapping[str, Application] = field(default_factory=dict)
-    api_keys: Mapping[str, str] = field(default_factory=dict)
-    status_url: str | None = _default("status_url")
-    inbound_url: str | None = _default("inbound_url")
-    webhook_timeout: float = _default("webhook_timeout")
-    retry_base: float = _default("retry_base")
-    retry_cap: float = _default("retry_cap")
-    retry_for: float = _default("retry_for")
-    signature_secret: str | None = _default("signature_secret")
-    seed: int | None = _default("seed")
-    speed: float = _default("speed")
-    clock: str = _default("clock")
-    scenarios: tuple[str, ...] = _default("scenarios")
-    admin_token: str | None = _default("admin_token")
-    journal_limit: int = _default("journal_limit")
-
-    def with_overrides(self, **changes: Any) -> Settings:
-        return replace(self, **changes)
-
-
+# Options gathered into one Settings field each (per-application pairs, the key table).
 _APPLICATION_OPTIONS = {
     "application_key": "public_key",
     "application_status_url": "status_url",
     "application_inbound_url": "inbound_url",
 }
+COLLECTED = {"api_key": "api_keys", **dict.fromkeys(_APPLICATION_OPTIONS, "applications")}
+
+
+def _settings_field(option: Option) -> tuple[str, Any, Any]:
+    default = option.default
+    if isinstance(default, dict | list):  # a fresh one per instance
+        return option.name, Any, field(default_factory=lambda: type(default)(default))
+    return option.name, Any, field(default=default)
+
+
+def _with_overrides(self: Any, **changes: Any) -> Any:
+    return replace(self, **changes)
+
+
+Settings = make_dataclass(
+    "Settings",
+    [
+        *(_settings_field(o) for o in OPTIONS if o.name not in COLLECTED),
+        ("applications", Mapping[str, Application], field(default_factory=dict)),
+        ("api_keys", Mapping[str, str], field(default_factory=dict)),
+    ],
+    frozen=True,
+    namespace={"with_overrides": _with_overrides},
+)
+Settings.__doc__ = """Everything the sandbox can be told: one field per row of OPTIONS (the
+per-application and key options gathered into ``applications`` and ``api_keys``); built by
+``load_settings`` or directly in tests."""
+Settings.__module__ = __name__
 
 
 def client_defaults(environ: Mapping[str, str] | None = None) -> dict[str, str | None]:
@@ -203,18 +202,38 @@ def client_defaults(environ: Mapping[str, str] | None = None) -> dict[str, str |
 
 
 def load_settings(
-    cli: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
 ) -> Settings:
-    """Merge the sources, highest first: CLI flags, SANDBOX_* variables, config file."""
-    cli = {k: v for k, v in (cli or {}).items() if v is not None and v != [] and v != ()}
+    """Settings from, highest first: ``overrides`` (the CLI's flags, the pytest plugin's
+    choices; already parsed), SANDBOX_* variables, the config file, the OPTIONS defaults.
+
+    The config file is ``overrides["config"]``, else ``SANDBOX_CONFIG``. Pair options
+    (``--api-key``, ``--application-*``) merge key by key across the sources.
+    """
+    given = overrides_layer(overrides or {})
     env = read_environment(os.environ if environ is None else environ)
-    config_path = cli.get("config") or env.get("config")
-    layers = [read_config_file(config_path) if config_path else {}, env, cli]
+    config_path = given.get("config") or env.get("config")
     values: dict[str, Any] = {o.name: o.default for o in OPTIONS}
-    for layer in layers:
+    for layer in (read_config_file(config_path) if config_path else {}, env, given):
         for name, value in layer.items():
             merge_value(values, name, value)
-    return build_settings(values, base_dir=Path(config_path).parent if config_path else Path())
+    return build_settings(values)
+
+
+def overrides_layer(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The overrides that say something (not None, not empty), by known option names."""
+    given = {k: v for k, v in overrides.items() if v is not None and v != [] and v != ()}
+    unknown = set(given) - set(OPTION_BY_NAME)
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    return {name: as_parsed(OPTION_BY_NAME[name], value) for name, value in given.items()}
+
+
+def as_parsed(option: Option, value: Any) -> Any:
+    """A repeatable option given as a Python list (``["A=x"]``, paths) is parsed as flags are."""
+    if option.repeatable and isinstance(value, list):
+        return parse_option(option, value, option.name)
+    return value
 
 
 def merge_value(values: dict[str, Any], name: str, value: Any) -> None:
@@ -261,7 +280,17 @@ def read_config_file(path: str) -> dict[str, Any]:
             values[name] = config_file_value(OPTION_BY_NAME[name], raw, f"{path}: {key}")
         else:
             raise ConfigError(f"config file {path}: unknown setting {key!r}")
-    return values
+    return relative_to_file(values, Path(path).parent)
+
+
+def relative_to_file(values: dict[str, Any], base_dir: Path) -> dict[str, Any]:
+    """Public key paths in a config file are relative to that file (flags: to the cwd)."""
+    keys = values.get("application_key") or {}
+    values["application_key"] = {
+        app: ref if "-----BEGIN" in ref or Path(ref).is_absolute() else str(base_dir / ref)
+        for app, ref in keys.items()
+    }
+    return {k: v for k, v in values.items() if v != {}}
 
 
 def config_file_value(option: Option, raw: Any, source: str) -> Any:
@@ -288,17 +317,15 @@ def applications_from_file(raw: Any, path: str) -> dict[str, dict[str, str]]:
     return {k: v for k, v in pairs.items() if v}
 
 
-def build_settings(values: Mapping[str, Any], base_dir: Path = Path()) -> Settings:
-    """Turn merged option values into Settings (reading public keys from disk)."""
-    plain = {f.name for f in fields(Settings)} - {"applications", "api_keys"}
-    kwargs = {name: values[name] for name in plain if name in values}
-    kwargs["applications"] = build_applications(values, base_dir)
+def build_settings(values: Mapping[str, Any]) -> Settings:
+    """Merged option values -> Settings (reading public keys from disk); drops nothing."""
+    kwargs = {o.name: values[o.name] for o in OPTIONS if o.name not in COLLECTED}
+    kwargs["applications"] = build_applications(values)
     kwargs["api_keys"] = dict(values.get("api_key") or {})
-    kwargs["scenarios"] = tuple(values.get("scenarios") or ())
     return Settings(**kwargs)
 
 
-def build_applications(values: Mapping[str, Any], base_dir: Path) -> dict[str, Application]:
+def build_applications(values: Mapping[str, Any]) -> dict[str, Application]:
     ids = set()
     for option_name in _APPLICATION_OPTIONS:
         ids.update((values.get(option_name) or {}).keys())
@@ -307,19 +334,35 @@ def build_applications(values: Mapping[str, Any], base_dir: Path) -> dict[str, A
         key_ref = (values.get("application_key") or {}).get(app_id)
         apps[app_id] = Application(
             application_id=app_id,
-            public_key=read_public_key(key_ref, base_dir) if key_ref else None,
+            public_key=read_public_key(key_ref) if key_ref else None,
             status_url=(values.get("application_status_url") or {}).get(app_id),
             inbound_url=(values.get("application_inbound_url") or {}).get(app_id),
         )
     return apps
 
 
-def read_public_key(ref: str, base_dir: Path) -> str:
-    """A PEM given inline, or the path of a PEM file (relative to the config file)."""
+def read_public_key(ref: str) -> str:
+    """A PEM given inline, or the path of a PEM file."""
     if "-----BEGIN" in ref:
         return ref
-    path = Path(ref) if Path(ref).is_absolute() else base_dir / ref
     try:
-        return path.read_text(encoding="utf-8")
+        return Path(ref).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"public key {ref}: {exc.strerror or exc}") from None
+
+
+def reference_markdown() -> str:
+    """The table of every setting (flag, variable, config key, default, help) for the docs."""
+    lines = [
+        "| flag | environment | config file key | default | meaning |",
+        "|---|---|---|---|---|",
+    ]
+    for o in OPTIONS:
+        lines.append(f"| `{o.flag}` | `{o.env}` | `{o.name}` | {shown(o.default)} | {o.help} |")
+    return "\n".join(lines) + "\n"
+
+
+def shown(default: Any) -> str:
+    if default in (None, {}, ()):
+        return "none"
+    return f"{default:g}" if isinstance(default, float) else str(default)

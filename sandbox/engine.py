@@ -30,6 +30,7 @@ from .ids import uuid_from
 from .inspection import Inspector
 from .lifecycle import Lifecycle, signer_for
 from .message import Message, Origin
+from .parties import fill_parties
 from .problems import InvalidParameter, Problem, invalid_params
 from .runtime import Runtime, RuntimeState, WebhookUrls
 from .scenario_files import load_library
@@ -218,8 +219,10 @@ class Sandbox:
         """A customer's message to the business, delivered to the inbound webhook now.
 
         ``channel`` is one the spec's InboundMessage allows; ``content`` ({type, …}) may
-        leave out anything, which Faker fills. Raises a 400 Problem naming what is wrong.
+        leave out anything, which Faker fills; a missing customer or business gets its
+        default. Raises a 400 Problem naming what is wrong.
         """
+        customer, business = fill_parties(channel, customer, business)
         self.check_inbound(channel, customer, business, content)
         rng = self.randomness.child()
         message_uuid = uuid_from(rng)
@@ -240,7 +243,7 @@ class Sandbox:
             wrong.append(InvalidParameter("channel", f"must be one of {', '.join(channels)}"))
         for name, value in (("from", customer), ("to", business)):
             if not isinstance(value, str) or not value:
-                wrong.append(InvalidParameter(name, "is required: a number, or an id on messenger"))
+                wrong.append(InvalidParameter(name, "must be a number, or an id on messenger"))
         if content is not None and not isinstance(content, dict):
             wrong.append(InvalidParameter("content", "must be an object"))
         elif content and content.get("type", "text") not in types:

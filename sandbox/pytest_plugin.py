@@ -24,6 +24,8 @@ from typing import Any
 import pytest
 
 from .client import SandboxClient, WaitTimeout
+from .clock import CLOCKS
+from .config import Settings, load_settings
 from .states import ARRIVED_STATES, EventState
 
 # Received by the receiver (or journaled, where no URL is set); a webhook given up is not.
@@ -63,9 +65,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--messages-sandbox-clock",
-        choices=("manual", "fast"),
+        choices=tuple(CLOCKS),
         default="manual",
-        help="manual (default: time moves only for waits) or fast (real clock, 100x)",
+        help="manual (default: time moves only for waits), fast (real clock, 100x) or real",
     )
     group.addoption(
         "--messages-sandbox-admin-token", default=None, help="admin token of that sandbox"
@@ -134,13 +136,13 @@ class MessagesSandbox:
     def send_inbound(
         self,
         channel: str = "whatsapp",
-        from_: str = "447700900000",
-        to: str = "14157386170",
+        from_: str | None = None,
+        to: str | None = None,
         text: str | None = None,
         content: dict[str, Any] | None = None,
         **scope: Any,
     ) -> str:
-        """Inject a customer's message (Faker fills what is left out); its message_uuid."""
+        """Inject a customer's message (the sandbox fills what is left out); its message_uuid."""
         if text is not None:
             content = {"type": "text", "text": text}
         if not scope:
@@ -188,6 +190,17 @@ def messages_sandbox_credentials() -> Credentials:
 
 
 @pytest.fixture(scope="session")
+def messages_sandbox_settings(request: pytest.FixtureRequest) -> Settings:
+    """The settings of the sandbox the plugin starts; override this fixture to change them.
+
+    SANDBOX_* variables and the config file apply (scenarios, a seed…), as for `serve`;
+    the plugin's own choices win: loopback, a free port and ``--messages-sandbox-clock``.
+    """
+    clock = request.config.getoption("--messages-sandbox-clock")
+    return load_settings({"host": "127.0.0.1", "port": 0, "clock": clock})
+
+
+@pytest.fixture(scope="session")
 def messages_sandbox_client(request: pytest.FixtureRequest) -> Iterator[SandboxClient]:
     """The session's sandbox: started here on a free port, or the one given by URL."""
     url = request.config.getoption("--messages-sandbox-url")
@@ -195,18 +208,11 @@ def messages_sandbox_client(request: pytest.FixtureRequest) -> Iterator[SandboxC
     if url:
         yield SandboxClient(url, admin_token=token)
         return
-    from .config import Settings
     from .server import Server
 
-    fast = request.config.getoption("--messages-sandbox-clock") == "fast"
-    settings = Settings(
-        port=0,
-        log_level="warning",
-        clock="real" if fast else "manual",
-        speed=100.0 if fast else 1.0,
-    )
+    settings = request.getfixturevalue("messages_sandbox_settings")
     server = Server(settings).start()
-    yield SandboxClient(server.url)
+    yield SandboxClient(server.url, admin_token=settings.admin_token)
     server.stop()
 
 

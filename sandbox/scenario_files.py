@@ -2,9 +2,10 @@
 
 Each problem names its file, line and key path (``rules[0].script[1].status``). A file is
 checked against the shipped JSON Schema (``scenario.schema.json``, its enums filled from
-the OpenAPI document), then for what a schema cannot say: regular expressions compile,
-error codes exist in x-errors (or come with a reason), placeholders are known, names are
-unique. Nothing is half-loaded: one problem anywhere and the whole load fails.
+the OpenAPI document) and, in the same run, for what a schema cannot say: regular
+expressions compile, error codes exist in x-errors (or come with a reason), placeholders
+are known, scenario and rule names are unique. Nothing is half-loaded: one problem
+anywhere and the whole load fails.
 """
 
 from __future__ import annotations
@@ -107,11 +108,11 @@ def line_of(node: yaml.Node | None, path: Iterable[Any]) -> int | None:
 def check_data(
     data: Any, spec: Spec, validator: Draft202012Validator
 ) -> list[tuple[list[Any], str]]:
-    """(path, message) for every problem of one file's data."""
+    """(path, message) for every problem of one file's data: the schema's and the rest, at once."""
     problems = [(list(e.absolute_path), schema_message(e)) for e in validator.iter_errors(data)]
-    if problems or not isinstance(data, dict):
+    if not isinstance(data, dict):
         return problems or [([], "a scenario file is a mapping (name, rules…)")]
-    return list(semantic_problems(data, spec))
+    return problems + list(semantic_problems(data, spec))
 
 
 def schema_message(error: Any) -> str:
@@ -126,23 +127,45 @@ def schema_message(error: Any) -> str:
     return best.message if best is not error else error.message
 
 
+def mapping(value: Any) -> dict[str, Any]:
+    """``value`` if it is a mapping, else empty: the schema reports the wrong shape."""
+    return value if isinstance(value, dict) else {}
+
+
+def sequence(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def semantic_problems(data: dict[str, Any], spec: Spec) -> Iterator[tuple[list[Any], str]]:
-    for r, rule in enumerate(data.get("rules") or []):
-        for key, spec_value in (rule.get("match") or {}).items():
+    """What a schema cannot say; safe on data the schema refused (wrong shapes are skipped)."""
+    rules = sequence(data.get("rules"))
+    yield from duplicate_rule_names(rules)
+    for r, rule in enumerate(map(mapping, rules)):
+        for key, spec_value in mapping(rule.get("match")).items():
             yield from pattern_problems(["rules", r, "match", key], spec_value)
-        stages = rule.get("scripts") or [rule]
-        for s, stage in enumerate(stages):
+        stages = sequence(rule.get("scripts")) or [rule]
+        for s, stage in enumerate(map(mapping, stages)):
             base = ["rules", r] + (["scripts", s] if "scripts" in rule else [])
-            for i, step in enumerate(stage.get("script") or []):
-                yield from step_problems([*base, "script", i], step, spec)
-        for s, stage in enumerate((rule.get("scripts") or [])[:-1]):
-            if "times" not in stage:
+            for i, step in enumerate(sequence(stage.get("script"))):
+                yield from step_problems([*base, "script", i], mapping(step), spec)
+        for s, stage in enumerate(sequence(rule.get("scripts"))[:-1]):
+            if "times" not in mapping(stage):
                 yield ["rules", r, "scripts", s], "needs 'times' (only the last stage may omit it)"
+
+
+def duplicate_rule_names(rules: list[Any]) -> Iterator[tuple[list[Any], str]]:
+    """Two rules of one scenario with one name would share their per-recipient counters."""
+    seen: dict[str, int] = {}
+    for index, rule in enumerate(rules):
+        name = str(mapping(rule).get("name", f"rule-{index + 1}"))
+        if name in seen:
+            yield ["rules", index, "name"], f"{name!r} is already the name of rules[{seen[name]}]"
+        seen.setdefault(name, index)
 
 
 def pattern_problems(path: list[Any], value: Any) -> Iterator[tuple[list[Any], str]]:
     for index, item in enumerate(value if isinstance(value, list) else [value]):
-        if isinstance(item, dict) and "pattern" in item:
+        if isinstance(item, dict) and isinstance(item.get("pattern"), str):
             try:
                 re.compile(item["pattern"])
             except re.error as exc:
@@ -156,9 +179,10 @@ def step_problems(
     error = step.get("error")
     code = error.get("code") if isinstance(error, dict) else error
     has_reason = isinstance(error, dict) and error.get("reason")
-    if code is not None and code not in spec.errors and not has_reason:
+    is_code = isinstance(code, int) and not isinstance(code, bool)
+    if is_code and code not in spec.errors and not has_reason:
         yield [*path, "error"], f"{code} is not an x-errors code of the spec; give a reason with it"
-    for where, text in strings(step.get("inbound") or {}, [*path, "inbound"]):
+    for where, text in strings(mapping(step.get("inbound")), [*path, "inbound"]):
         for name in placeholders.names_in(text):
             if name not in placeholders.MESSAGE_PLACEHOLDERS and not is_faker_method(name):
                 yield where, f"unknown placeholder {{{{{name}}}}}"
@@ -203,7 +227,8 @@ def check_files(
         if read_problems:
             continue
         found = check_data(data, spec, validator)
-        problems += [FileProblem(str(path), line_of(node, p), dotted(p), m) for p, m in found]
+        in_file = [FileProblem(str(path), line_of(node, p), dotted(p), m) for p, m in found]
+        problems += sorted(in_file, key=lambda problem: problem.line or 0)
         if found:
             continue
         scenario = build_scenario(data, str(path), path.stem, catalogue or spec.errors)

@@ -181,16 +181,33 @@ def test_inject_inbound(manual, admin, receiver):
     assert listed[0]["message_uuid"] == created["message_uuid"]
 
 
+@pytest.mark.parametrize(
+    "given, customer, business",
+    [
+        ({"channel": "messenger"}, {"id": "0123456789012345"}, {"id": "107083064136738"}),
+        ({"channel": "whatsapp", "from": "447700900123"}, {"number": "447700900123"}, None),
+        ({"channel": "mms", "to": "12345"}, None, {"number": "12345"}),
+    ],
+)
+def test_inject_inbound_fills_the_parties_left_out(
+    manual, admin, receiver, given, customer, business
+):
+    """What the caller leaves out is generated: from and to as the CLI fills them."""
+    created = admin("POST", "/inbound", 201, json=given)
+    (request,) = receiver.wait_for(1, "/inbound")
+    payload = request.json
+    assert payload["message_uuid"] == created["message_uuid"]
+    channel = given["channel"]
+    assert payload["from"] == {"type": channel, **(customer or {"number": "447700900000"})}
+    assert payload["to"] == {"type": channel, **(business or {"number": "14157386170"})}
+    assert payload["message"]["content"]["type"] == "text" and payload["message"]["content"]["text"]
+
+
 def test_inject_inbound_validates(admin):
     body = admin(
         "POST", "/inbound", 400, json={"channel": "sms", "to": 5, "content": {"type": "sticker"}}
     )
-    assert {p["name"] for p in body["invalid_parameters"]} == {
-        "channel",
-        "from",
-        "to",
-        "content.type",
-    }
+    assert {p["name"] for p in body["invalid_parameters"]} == {"channel", "to", "content.type"}
     assert admin("POST", "/inbound", 400, data="[1]", headers={"Content-Type": "application/json"})
 
 

@@ -25,6 +25,8 @@ RANKS = {
     "signing": 0,
     "events": 0,
     "client": 0,
+    "parties": 0,
+    "receive": 0,
     "store": 1,
     "channels": 2,
     "spec": 2,

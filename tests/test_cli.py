@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -41,11 +42,37 @@ def test_environment_configures_the_server(spawn):
     process.stop()
 
 
+def test_serve_accepts_the_fast_clock(spawn):
+    process = spawn(serve_command("--clock", "fast"))
+    url = process.wait_until_healthy()
+    response = requests.post(
+        url + "/v0.1/messages", json=VALID["sms-text"], headers={"Authorization": BASIC}
+    )
+    assert response.status_code == 202
+    assert process.stop() == 0
+
+
+def test_serve_help_shows_every_flag_its_default_and_variable():
+    from sandbox.config import OPTIONS
+
+    result = run_cli("serve", "--help")
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())  # undo the wrapping
+    lines = {part.split()[0]: part for part in re.split(r" (?=--[a-z])", text)}
+    for option in OPTIONS:
+        line = lines[option.flag]
+        assert f"[env: {option.env}]" in line, line
+        if option.default not in (None, {}, ()):
+            assert f"[default: {option.default}]" in line, line
+    assert "--clock [real|manual|fast]" in result.stdout
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--clock", "fast"], "invalid choice value: 'fast'"),
-        (["--application-key", "nokey"], "--application-key: expected NAME=VALUE"),
+        (["--clock", "slow"], "Invalid value for '--clock': 'slow' is not one of 'real', 'manual'"),
+        (["--port", "http"], "Invalid value for '--port': invalid literal for int()"),
+        (["--application-key", "nokey"], "Invalid value for '--application-key': expected NAME="),
         (["--config", "/nonexistent.yaml"], "config file /nonexistent.yaml"),
         (["--spec", "/nonexistent.yml"], "/nonexistent.yml"),
     ],

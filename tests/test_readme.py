@@ -1,23 +1,38 @@
-"""The README's commands and examples are the ones that work: each example runs here."""
+"""The README's and docs/'s commands and examples are the ones that work: each one runs here."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import queue
 import re
 import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from sandbox.config import OPTIONS
 
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parent.parent
-README = (ROOT / "README.md").read_text()
+README = ROOT / "README.md"
+DOCUMENTS = [README, *sorted((ROOT / "docs").glob("*.md"))]
+BIN = Path(sys.executable).parent  # where this venv's `messages-sandbox` command is
 BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.S)
+LINK = re.compile(r"\]\(([^)\s]*)\)")
+LOCAL = re.compile(r"(127\.0\.0\.1:|--port )(\d{4})\b")
 HEX32 = re.compile(r"[0-9a-f]{32}")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
@@ -26,58 +41,100 @@ VOLATILE = {
     "instance": HEX32,
     **dict.fromkeys(("now", "timestamp", "due_at", "occurred_at", "received_at"), TIMESTAMP),
 }
-
-
-def blocks() -> list[tuple[str, str, int, int]]:
-    return [(m.group(1), m.group(2), m.start(), m.end()) for m in BLOCK.finditer(README)]
-
-
 SERVE = "messages-sandbox serve"
+SETUP = (SERVE, "until ", "kill ")  # lines that start, await or stop a sandbox of a snippet
 
 
-def examples() -> list[tuple[str, Any, int]]:
-    """(sh block, expected JSON text, expected status) for each curl block with an answer.
+@dataclass(frozen=True)
+class Block:
+    document: Path
+    lang: str
+    text: str
+    start: int
+    end: int
 
-    A block may start the sandbox with flags first (``messages-sandbox serve --x … &``).
-    """
+
+def text(document: Path) -> str:
+    return document.read_text()
+
+
+def blocks(document: Path = README) -> list[Block]:
+    return [
+        Block(document, m.group(1), m.group(2), m.start(), m.end())
+        for m in BLOCK.finditer(text(document))
+    ]
+
+
+def section_span(document: Path, heading: str) -> tuple[int, int]:
+    """Where ``heading``'s section is: up to the next heading of the same level."""
+    whole, level = text(document), heading.split(" ", 1)[0]
+    start = whole.index(f"\n{heading}\n") + 1
+    end = whole.find(f"\n{level} ", start)
+    return start, len(whole) if end < 0 else end
+
+
+def section(document: Path, heading: str) -> str:
+    start, end = section_span(document, heading)
+    return text(document)[start:end]
+
+
+def blocks_in(document: Path, heading: str) -> list[Block]:
+    start, end = section_span(document, heading)
+    return [b for b in blocks(document) if start <= b.start < end]
+
+
+def commands(block: str) -> str:
+    """A shell block without the lines that start, await or stop its own sandbox."""
+    return "\n".join(line for line in block.splitlines() if not line.startswith(SETUP))
+
+
+def examples() -> list[tuple[Block, str, int | None]]:
+    """(sh block, expected JSON text, stated status) for each curl block with an answer."""
     found = []
-    all_blocks = blocks()
-    for (lang, text, _, end), (next_lang, answer, start, _) in zip(
-        all_blocks, all_blocks[1:], strict=False
-    ):
-        curl = text.split("\n", 1)[1] if text.startswith(SERVE) else text
-        if lang == "sh" and curl.startswith("curl") and next_lang == "json":
-            status = re.search(r"answers `(\d{3})", README[end:start])
-            found.append((text, answer, int(status.group(1)) if status else None))
+    for document in DOCUMENTS:
+        found += [
+            (block, answer.text, stated_status(text(document)[block.end : answer.start]))
+            for block, answer in zip(blocks(document), blocks(document)[1:], strict=False)
+            if block.lang == "sh" and commands(block.text).startswith("curl")
+            if answer.lang == "json"
+        ]
     return found
+
+
+def stated_status(between: str) -> int | None:
+    status = re.search(r"answers `(\d{3})", between)
+    return int(status.group(1)) if status else None
+
+
+def example_id(example: tuple[Block, str, int | None]) -> str:
+    block = example[0]
+    return f"{block.document.name}:{text(block.document).count(chr(10), 0, block.start) + 1}"
 
 
 def sandbox_for(block: str, client, start_sandbox):
     """The shared sandbox, or a new one started with the block's own serve flags."""
     if not block.startswith(SERVE):
         return client
-    from sandbox.cli import build_parser, cli_settings
-    from sandbox.config import load_settings
+    from sandbox.cli import serve_settings
 
     flags = shlex.split(block.split("\n", 1)[0].removesuffix("&"))[2:]
-    settings = load_settings(cli_settings(build_parser().parse_args(["serve", *flags])), {})
-    return start_sandbox(settings)
+    settings = serve_settings(flags, {})
+    return start_sandbox(settings, port=0)
 
 
 def curl_commands(block: str) -> list[list[str]]:
-    """The arguments of each curl command of a block, after any serve line."""
-    body = block.split("\n", 1)[1] if block.startswith(SERVE) else block
-    commands: list[list[str]] = []
-    for token in shlex.split(body.replace("\\\n", " ")):
+    """The arguments of each curl command of a block."""
+    found: list[list[str]] = []
+    for token in shlex.split(commands(block).replace("\\\n", " ")):
         if token == "curl":
-            commands.append([])
+            found.append([])
         else:
-            commands[-1].append(token)
-    return commands
+            found[-1].append(token)
+    return found
 
 
 def curl_to_request(args: list[str], base_url: str) -> dict[str, Any]:
-    """The few curl options the README uses (-s -u -H -d -X) -> requests arguments."""
+    """The few curl options the docs use (-s -u -H -d -X) -> requests arguments."""
     args = list(args)
     request: dict[str, Any] = {"method": "GET", "headers": {}}
     while args:
@@ -93,7 +150,7 @@ def curl_to_request(args: list[str], base_url: str) -> dict[str, Any]:
         elif arg == "-X":
             request["method"] = args.pop(0)
         elif arg.startswith("http"):
-            request["url"] = arg.replace("http://127.0.0.1:4010", base_url)
+            request["url"] = re.sub(r"^http://127\.0\.0\.1:\d+", base_url, arg)
     return request
 
 
@@ -112,19 +169,198 @@ def assert_same_shape(expected: Any, actual: Any, path: str = "") -> None:
         assert actual == expected, (path, actual, expected)
 
 
-def test_readme_opens_with_the_two_commands_and_ci_runs_the_second():
-    install, test = [text.strip() for lang, text, _, _ in blocks()[:2]]
-    assert install.endswith("messages-sandbox serve") and "pip install ." in install
-    assert test.endswith("pytest") and "pip install -e '.[test]'" in test
-    assert test in (ROOT / ".ci" / "run").read_text()
+# running snippets as written -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("index", range(len(examples())))
-def test_readme_example_answers_as_documented(client, start_sandbox, index):
-    block, answer, status = examples()[index]
-    target = sandbox_for(block, client, start_sandbox)
-    for command in curl_commands(block):  # the answer shown is the last command's
-        request = curl_to_request(command, target.url)
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Ports(dict):
+    """The docs' fixed ports (4010, 9000…) -> free loopback ports, one each, for this test."""
+
+    def __missing__(self, port: str) -> str:
+        self[port] = str(free_port())
+        return self[port]
+
+    def localize(self, line: str) -> str:
+        return LOCAL.sub(lambda m: m.group(1) + self[m.group(2)], line)
+
+    def env(self) -> dict[str, str]:
+        """The environment a snippet runs in: this venv's commands, the default port moved."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
+        env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
+        env["SANDBOX_PORT"] = self["4010"]
+        env["SANDBOX_URL"] = f"http://127.0.0.1:{self['4010']}"
+        return env
+
+
+def run_script(script: str, env: dict[str, str], timeout: float = 60) -> str:
+    """Run a shell snippet; whatever it left running in the background is stopped after."""
+    proc = subprocess.Popen(
+        ["bash", "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    assert proc.returncode == 0, err
+    return out
+
+
+def last_json(output: str) -> Any:
+    """The last of the JSON documents curl printed one after the other."""
+    decoder, position, last = json.JSONDecoder(), 0, None
+    while position < len(output.rstrip()):
+        last, position = decoder.raw_decode(output, position)
+        while position < len(output) and output[position].isspace():
+            position += 1
+    return last
+
+
+def command(line: str, ports: Ports) -> list[str]:
+    """A documented command line as arguments: ports localized, this venv's executable."""
+    args = shlex.split(ports.localize(line).replace("\\\n", " "))
+    program = args[0].removeprefix(".venv/bin/")
+    assert program == "messages-sandbox", line
+    executable = BIN / program
+    assert executable.exists(), f"{executable}: install the package (pip install -e .)"
+    return [str(executable), *args[1:]]
+
+
+class Printer:
+    """A `messages-sandbox receive` process; its stdout lines, as they come."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def wait_listening(self, port: str) -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", int(port))):
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"the receiver never listened on {port}")
+
+    def next_line(self, timeout: float = 10) -> str:
+        try:
+            return self.lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError("the receiver printed nothing more") from None
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def assert_printed(printer: Printer, shown: str) -> None:
+    """The receiver prints, in order, requests shaped like the ``text`` block shows."""
+    for expected in shown.splitlines():
+        method, path, body = printer.next_line().split(" ", 2)
+        assert [method, path] == expected.split(" ", 2)[:2], (method, path, expected)
+        assert_same_shape(json.loads(expected.split(" ", 2)[2]), json.loads(body))
+
+
+def play(block: Block, ports: Ports, sandbox_url: str, printer: Printer) -> None:
+    """Do what one README block of the newcomer's path says, or check what it shows."""
+    if block.lang == "text":
+        assert_printed(printer, block.text)
+    elif block.lang == "sh" and block.text.startswith("curl"):
+        for args in curl_commands(block.text):
+            request = curl_to_request(args, sandbox_url)
+            response = requests.request(**request, timeout=10)
+            between = text(block.document)[block.end :]
+            assert response.status_code == (stated_status(between.split("```", 1)[0]) or 202)
+    elif block.lang == "sh":
+        done = subprocess.run(
+            command(block.text, ports), env=ports.env(), capture_output=True, text=True, timeout=30
+        )
+        assert done.returncode == 0, done.stderr
+
+
+# the tests --------------------------------------------------------------------------------
+
+
+def test_the_two_commands_are_independent_and_ci_runs_the_second():
+    install = blocks()[0].text.strip()
+    (test,) = [b.text.strip() for b in blocks_in(README, "## Run the sandbox's own tests")]
+    serve_venv = re.match(r"python3 -m venv (\S+) ", install).group(1)
+    test_venv = re.match(r"python3 -m venv (\S+) ", test).group(1)
+    # The test command reinstalls editable; under a running `serve` that would swap its files.
+    assert serve_venv != test_venv
+    assert f"{serve_venv}/bin/pip install . " in install and " -e " not in install
+    assert f"{serve_venv}/bin/messages-sandbox serve" in install
+    assert test.endswith(f"{test_venv}/bin/pytest")
+    assert f"{test_venv}/bin/pip install -e '.[test]'" in test
+    assert (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1] == test
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+    assert f"{serve_venv}/" in ignored and f"{test_venv}/" in ignored
+
+
+def test_the_first_screen_shows_the_port_and_a_webhook_arriving():
+    first_screen = "\n".join(text(README).splitlines()[:60])
+    assert "--port 8080" in first_screen and "SANDBOX_PORT" in first_screen
+    assert "messages-sandbox receive --port 9000" in first_screen
+    assert "\nPOST /status {" in first_screen
+
+
+def anchors(document: Path) -> set[str]:
+    """GitHub's ids for a document's headings: lower case, punctuation dropped, - for spaces."""
+    headings = re.findall(r"^#+ (.+)$", BLOCK.sub("", text(document)), re.M)
+    return {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in headings}
+
+
+def test_every_link_between_the_documents_resolves():
+    for document in DOCUMENTS:
+        for link in LINK.findall(text(document)):
+            target, _, anchor = link.partition("#")
+            if link.startswith("http"):
+                continue
+            path = (document.parent / target) if target else document
+            assert path.exists(), (document.name, link)
+            if anchor and path.suffix == ".md":  # other files' anchors are line numbers
+                assert anchor in anchors(path), (document.name, link)
+
+
+def test_the_newcomers_path_works_as_written(spawn):
+    """Quick start and errors: serve, receive, send, see the webhooks the README shows."""
+    ports = Ports()
+    path = blocks_in(README, "## Quick start: send a message, see its webhooks")
+    path += blocks_in(README, "## Reproduce an error")
+    serve = command(path[0].text.split("&& ")[-1], ports)
+    printer = Printer(command(path[1].text, ports), ports.env())
+    try:
+        printer.wait_listening(ports["9000"])
+        sandbox_url = spawn(serve, env=ports.env()).wait_until_healthy()
+        assert sandbox_url == f"http://127.0.0.1:{ports['4010']}"
+        for block in path[2:]:
+            play(block, ports, sandbox_url, printer)
+    finally:
+        printer.stop()
+
+
+@pytest.mark.parametrize("example", examples(), ids=example_id)
+def test_example_answers_as_documented(client, start_sandbox, example):
+    block, answer, status = example
+    target = sandbox_for(block.text, client, start_sandbox)
+    for args in curl_commands(block.text):  # the answer shown is the last command's
+        request = curl_to_request(args, target.url)
         response = target.http.request(**request)
     if status is None:  # not stated: what a success of that call is
         status = 202 if request["url"].endswith("/v0.1/messages") else 200
@@ -132,27 +368,45 @@ def test_readme_example_answers_as_documented(client, start_sandbox, index):
     assert_same_shape(json.loads(answer), response.json())
 
 
+@pytest.mark.skipif(not shutil.which("curl"), reason="runs the snippets with curl")
+@pytest.mark.parametrize(
+    "example", [e for e in examples() if e[0].text.startswith(SERVE)], ids=example_id
+)
+def test_snippet_that_starts_its_own_sandbox_runs_as_written(example):
+    """Exactly the documented lines, in bash, on free ports: serve &, wait, curl, kill."""
+    block, answer, _ = example
+    assert block.text.splitlines()[1].startswith("until curl -sf"), "wait for health first"
+    ports = Ports()
+    output = run_script(ports.localize(block.text), ports.env())
+    assert_same_shape(json.loads(answer), last_json(output))
+
+
 def test_every_setting_is_documented():
+    reference = text(ROOT / "docs" / "configuration.md")
     for option in OPTIONS:
-        assert f"`{option.flag}`" in README, option.flag
-        assert f"`{option.env}`" in README, option.env
+        assert f"`{option.flag}`" in reference, option.flag
+        assert f"`{option.env}`" in reference, option.env
 
 
 def payload_examples() -> list[dict]:
-    """The webhook payloads the Webhooks section shows (JSON blocks with a timestamp)."""
-    section = README.split("## Webhooks")[1].split("\n## ")[0]
-    return [
-        json.loads(text)
-        for lang, text, _, _ in blocks()
-        if lang == "json" and '"timestamp"' in text and text in section
+    """The payloads shown: docs/webhooks.md's JSON, and what the README's receiver prints."""
+    webhooks = ROOT / "docs" / "webhooks.md"
+    shown = [json.loads(b.text) for b in blocks(webhooks) if b.lang == "json"]
+    printed = [
+        json.loads(line.split(" ", 2)[2])
+        for block in blocks()
+        if block.lang == "text"
+        for line in block.text.splitlines()
+        if line.startswith("POST ")
     ]
+    return [payload for payload in shown if "timestamp" in payload] + printed
 
 
-def test_readme_webhook_payloads_match_the_spec():
+def test_documented_webhook_payloads_match_the_spec():
     from sandbox.spec import Spec
 
     spec, payloads = Spec.load(), payload_examples()
-    assert len(payloads) >= 2
+    assert len(payloads) >= 7
     for payload in payloads:
         schema = "MessageStatus" if "status" in payload else "InboundMessage"
         spec.validator(schema).validate(payload)
@@ -161,42 +415,47 @@ def test_readme_webhook_payloads_match_the_spec():
 def lifecycle_row(script: list[dict]) -> str:
     parts = []
     for step in script:
-        text = f"`{step['status']}` after {step['after']:g}"
+        row = f"`{step['status']}` after {step['after']:g}"
         if step.get("jitter"):
-            text += f" (+{step['jitter']:g})"
+            row += f" (+{step['jitter']:g})"
         if step.get("usage"):
-            text += " (with `usage`)"
-        parts.append(text)
+            row += " (with `usage`)"
+        parts.append(row)
     return " → ".join(parts)
 
 
-def test_readme_lifecycle_table_is_the_default_scenario():
+def test_lifecycle_table_is_the_default_scenario():
     import yaml
 
     from sandbox.resources import data_dir
 
     default = yaml.safe_load((data_dir("scenarios") / "default.yaml").read_text())
+    table = section(ROOT / "docs" / "webhooks.md", "## The default lifecycle")
     for rule in default["rules"]:
-        assert lifecycle_row(rule["script"]) in README, rule["name"]
+        assert lifecycle_row(rule["script"]) in table, rule["name"]
 
 
-def test_readme_errors_table_is_what_the_command_prints():
-    import subprocess
-    import sys
-
+def test_errors_table_is_what_the_command_prints():
     printed = subprocess.run(
         [sys.executable, "-m", "sandbox", "errors"], capture_output=True, text=True, check=True
     ).stdout
-    table = README.split("<!-- errors-table:start -->\n")[1].split("<!-- errors-table:end -->")[0]
+    scenarios = text(ROOT / "docs" / "scenarios.md")
+    table = scenarios.split("<!-- errors-table:start -->\n")[1].split("<!-- errors-table:end -->")[
+        0
+    ]
     assert table == printed
 
 
 def worked_example() -> str:
-    section = README.split("### A worked example")[1]
-    return next(text for lang, text, _, _ in blocks() if lang == "yaml" and text in section)
+    (example,) = [
+        b.text
+        for b in blocks_in(ROOT / "docs" / "scenarios.md", "## A worked example")
+        if b.lang == "yaml"
+    ]
+    return example
 
 
-def test_readme_worked_example_does_what_it_says(start_sandbox, tmp_path):
+def test_worked_example_does_what_it_says(start_sandbox, tmp_path):
     from .receiver import Receiver
     from .samples import message
 
@@ -236,8 +495,9 @@ def test_readme_worked_example_does_what_it_says(start_sandbox, tmp_path):
         receiver.stop()
 
 
-def test_readme_pytest_example_passes_as_another_projects_test(pytester):
-    section = README.split("### With pytest")[1]
-    example = next(text for lang, text, _, _ in blocks() if lang == "python" and text in section)
+def test_pytest_example_passes_as_another_projects_test(pytester):
+    (example,) = [
+        b.text for b in blocks_in(README, "## Test your app with pytest") if b.lang == "python"
+    ]
     pytester.makepyfile(test_notifications=example)
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)

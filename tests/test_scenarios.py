@@ -344,6 +344,62 @@ def test_duplicate_names_are_refused(tmp_path):
     assert result.returncode == 1 and "'twin' is already defined in" in result.stderr
 
 
+def check(*paths: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sandbox", "scenarios", "check", *paths],
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_one_run_reports_schema_and_semantic_problems_together(tmp_path):
+    path = write(
+        tmp_path,
+        "mixed.yaml",
+        "rules:\n"
+        "  - mtach: {to: '1'}\n"
+        "    script:\n"
+        "      - {status: sent}\n"
+        "      - {status: rejected, error: 1999}\n"
+        "      - inbound: {text: 'hi {{nobody}}'}\n"
+        "  - match:\n"
+        "      text: {pattern: '(unclosed'}\n"
+        "    script: not-a-list\n",
+    )
+    result = check(path)
+    assert result.returncode == 1
+    problems = [line.strip() for line in result.stderr.splitlines()[1:]]
+    assert problems == [
+        f"{path}:2: rules[0]: Additional properties are not allowed ('mtach' was unexpected)",
+        f"{path}:4: rules[0].script[0].status: 'sent' is not one of "
+        "['submitted', 'delivered', 'read', 'rejected', 'undeliverable']",
+        f"{path}:5: rules[0].script[1].error: "
+        "1999 is not an x-errors code of the spec; give a reason with it",
+        f"{path}:6: rules[0].script[2].inbound.text: unknown placeholder {{{{nobody}}}}",
+        f"{path}:8: rules[1].match.text.pattern: not a valid regular expression: "
+        "missing ), unterminated subpattern at position 0",
+        f"{path}:9: rules[1].script: 'not-a-list' is not of type 'array'",
+    ]
+    assert result.stderr.splitlines()[0].endswith("6 problem(s) in scenario files:")
+
+
+def test_duplicate_rule_names_are_flagged(tmp_path):
+    path = write(
+        tmp_path,
+        "twins.yaml",
+        "rules:\n"
+        "  - name: retry\n    answer: {status: 500}\n"
+        "  - answer: {status: 503}\n"
+        "  - name: retry\n    answer: {status: 429}\n"
+        "  - name: rule-2\n    answer: {status: 502}\n",
+    )
+    result = check(path)
+    assert result.returncode == 1
+    assert f"{path}:5: rules[2].name: 'retry' is already the name of rules[0]" in result.stderr
+    assert f"{path}:7: rules[3].name: 'rule-2' is already the name of rules[1]" in result.stderr
+    assert "2 problem(s)" in result.stderr
+
+
 def test_serve_refuses_an_invalid_file_with_the_same_report(tmp_path):
     path = write(tmp_path, "status.yaml", BAD_FILES["status.yaml"][0])
     result = subprocess.run(
