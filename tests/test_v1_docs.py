@@ -53,3 +53,17 @@ def test_the_magic_recipient_table_is_the_v1_librarys(client):
     ]
     assert table == V1Api(client.sandbox).error_table()
     assert "| 1431 | Multiple recipients error | `15550001431` |" in table
+
+
+def test_the_errors_command_prints_that_table_with_api_v1():
+    import subprocess
+    import sys
+
+    printed = subprocess.run(
+        [sys.executable, "-m", "sandbox", "errors", "--api", "v1"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    page = DOC.read_text(encoding="utf-8")
+    assert printed == page.split("<!-- v1-errors-table:start -->\n")[1].split("<!-- v1-")[0]
