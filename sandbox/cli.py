@@ -188,12 +188,21 @@ def list_scenarios(paths: tuple[str, ...], spec: str | None) -> None:
 
 @command.command(help="The error codes and their magic recipients (Markdown).")
 @spec_option
-def errors(spec: str | None) -> None:
+@click.option(
+    "--api",
+    type=click.Choice(["v0.1", "v1"]),
+    default="v0.1",
+    show_default=True,
+    help="whose x-errors catalogue: v1's document has codes v0.1's has not",
+)
+def errors(spec: str | None, api: str) -> None:
     from .error_table import markdown
     from .scenario_files import load_library
+    from .versions.v1_document import load_v1
 
     document = load_spec(spec)
-    click.echo(markdown(load_library([], document), document), nl=False)
+    catalogue = load_v1().spec if api == "v1" else document
+    click.echo(markdown(load_library([], document, catalogue.errors), catalogue), nl=False)
 
 
 # helpers over a running sandbox --------------------------------------------------------

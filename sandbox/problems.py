@@ -41,6 +41,8 @@ class Problem(Exception):
     invalid_parameters: tuple[InvalidParameter, ...] = ()
     headers: tuple[tuple[str, str], ...] = field(default=())
     extra: dict[str, object] = field(default_factory=dict)
+    # v1 answers request errors (422) as application/json, the rest as problem+json
+    media_type: str = "application/problem+json"
 
     def body(self, instance: str) -> dict[str, object]:
         """The spec's Error shape (plus ``invalid_parameters`` when there are any)."""

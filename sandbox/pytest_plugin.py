@@ -82,6 +82,7 @@ class MessagesSandbox:
         self.client = client
         self.url = client.url
         self.messages_url = client.url + "/v0.1/messages"
+        self.v1_url = client.url  # Messages API v1: the host SDKs take (Node `apiHost`, …)
         self.credentials = credentials or Credentials.new()
         self.api_key = self.credentials.api_key
         self.api_secret = self.credentials.api_secret

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from http import HTTPStatus
@@ -26,7 +26,7 @@ from jsonschema import Draft202012Validator
 from . import placeholders
 from .resources import data_dir
 from .scenarios import Library, Matcher, Rule, Scenario, ScenarioError, Script, scenario_files
-from .spec import Spec
+from .spec import ErrorCode, Spec
 from .validation import dotted
 
 SCHEMA_PATH = Path(__file__).with_name("scenario.schema.json")
@@ -210,9 +210,13 @@ def faker_instance() -> Any:
 
 
 def check_files(
-    paths: Iterable[str | Path], spec: Spec
+    paths: Iterable[str | Path], spec: Spec, catalogue: Mapping[int, ErrorCode] | None = None
 ) -> tuple[list[Scenario], list[FileProblem]]:
-    """Every scenario of the files, and every problem found in them."""
+    """Every scenario of the files, and every problem found in them.
+
+    ``catalogue`` is the x-errors of the API version the library serves (default: the
+    spec's); generated magic recipients come from it, one per code, same numbering.
+    """
     scenarios: list[Scenario] = []
     problems: list[FileProblem] = []
     seen: dict[str, str] = {}
@@ -227,7 +231,7 @@ def check_files(
         problems += sorted(in_file, key=lambda problem: problem.line or 0)
         if found:
             continue
-        scenario = build_scenario(data, str(path), path.stem, spec)
+        scenario = build_scenario(data, str(path), path.stem, catalogue or spec.errors)
         if scenario.name in seen:
             problems.append(
                 FileProblem(
@@ -242,9 +246,11 @@ def check_files(
     return scenarios, problems
 
 
-def load_library(user_paths: Iterable[str | Path], spec: Spec) -> Library:
+def load_library(
+    user_paths: Iterable[str | Path], spec: Spec, catalogue: Mapping[int, ErrorCode] | None = None
+) -> Library:
     """User scenario files first (in the order given), then the built-in ones; all or nothing."""
-    scenarios, problems = check_files([*user_paths, data_dir("scenarios")], spec)
+    scenarios, problems = check_files([*user_paths, data_dir("scenarios")], spec, catalogue)
     if problems:
         raise ScenarioError([str(p) for p in problems])
     return Library(scenarios)
@@ -253,10 +259,12 @@ def load_library(user_paths: Iterable[str | Path], spec: Spec) -> Library:
 # building ----------------------------------------------------------------------------
 
 
-def build_scenario(data: dict[str, Any], source: str, default_name: str, spec: Spec) -> Scenario:
+def build_scenario(
+    data: dict[str, Any], source: str, default_name: str, catalogue: Mapping[int, ErrorCode]
+) -> Scenario:
     name = str(data.get("name", default_name))
     rules = tuple(build_rule(name, i, rule) for i, rule in enumerate(data.get("rules") or []))
-    generated = generate(name, data["generate"], spec) if "generate" in data else {}
+    generated = generate(name, data["generate"], catalogue) if "generate" in data else {}
     return Scenario(
         name=name,
         description=" ".join(str(data.get("description", "")).split()),
@@ -280,10 +288,12 @@ def build_rule(scenario: str, index: int, data: dict[str, Any]) -> Rule:
     )
 
 
-def generate(scenario: str, settings: dict[str, Any], spec: Spec) -> dict[str, Rule]:
+def generate(
+    scenario: str, settings: dict[str, Any], catalogue: Mapping[int, ErrorCode]
+) -> dict[str, Rule]:
     """Rules by exact recipient: prefix + each x-errors code, or prefix + each HTTP error."""
     make = error_code_script if settings["kind"] == "x-errors" else http_status_script
-    codes = spec.errors if settings["kind"] == "x-errors" else http_error_statuses()
+    codes = catalogue if settings["kind"] == "x-errors" else http_error_statuses()
     index = {}
     for code in codes:
         recipient = (

@@ -58,27 +58,20 @@ def split_error_description(text: str) -> tuple[str, str]:
 class Spec:
     """A loaded OpenAPI document with compiled validators for its component schemas."""
 
-    def __init__(self, document: dict[str, Any], source: str = "<memory>") -> None:
+    def __init__(
+        self, document: dict[str, Any], source: str = "<memory>", required: str = "NewMessage"
+    ) -> None:
         self.document = document
         self.source = source
         self._validators: dict[str, Draft4Validator] = {}
-        if "NewMessage" not in self.schemas:
-            raise SpecError(f"{source}: no components.schemas.NewMessage")
+        if required not in self.schemas:
+            raise SpecError(f"{source}: no components.schemas.{required}")
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Spec:
         """Read the document (default: the shipped one); check it unless it is the shipped one."""
         path = Path(path) if path else data_dir("spec") / SHIPPED_SPEC
-        try:
-            raw = path.read_bytes()
-            document = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        except (OSError, yaml.YAMLError) as exc:
-            raise SpecError(f"{path}: {exc}") from None
-        if not isinstance(document, dict):
-            raise SpecError(f"{path}: not an OpenAPI document")
-        if hashlib.sha256(raw).hexdigest() != SHIPPED_SHA256:
-            check_document(document, str(path))
-        return cls(document, str(path))
+        return cls(read_document(path, SHIPPED_SHA256), str(path))
 
     @property
     def schemas(self) -> dict[str, Any]:
@@ -136,6 +129,20 @@ class Spec:
             title, description = split_error_description((entry or {}).get("description", ""))
             catalogue[int(code)] = ErrorCode(int(code), title, description)
         return catalogue
+
+
+def read_document(path: Path, shipped_sha256: str) -> dict[str, Any]:
+    """The parsed document at ``path``, fully checked unless its hash is the shipped one's."""
+    try:
+        raw = path.read_bytes()
+        document = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, yaml.YAMLError) as exc:
+        raise SpecError(f"{path}: {exc}") from None
+    if not isinstance(document, dict):
+        raise SpecError(f"{path}: not an OpenAPI document")
+    if hashlib.sha256(raw).hexdigest() != shipped_sha256:
+        check_document(document, str(path))
+    return document
 
 
 def check_document(document: dict[str, Any], source: str) -> None:

@@ -277,6 +277,12 @@ class Store:
         rows = self.query("SELECT * FROM messages WHERE uuid = ?", (uuid,))
         return decode_message(rows[0]) if rows else None
 
+    def set_status(self, uuid: str, status: str) -> bool:
+        """A client updated a message (v1 PATCH: read, revoked); False if there is none."""
+        with self.transaction() as db:
+            updated = db.execute("UPDATE messages SET status = ? WHERE uuid = ?", (status, uuid))
+        return bool(updated.rowcount)
+
     def count_messages(self, scope: Scope = Scope()) -> int:
         where, params = scope.where()
         return self.query(f"SELECT COUNT(*) AS n FROM messages WHERE {where}", params)[0]["n"]

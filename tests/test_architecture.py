@@ -39,6 +39,9 @@ RANKS = {
     "scenarios": 3,
     "runtime": 4,
     "versions.v0_1": 4,
+    "versions.v1_document": 3,
+    "versions.v1_errors": 4,
+    "versions.v1": 5,
     "versions": 5,
     "scenario_files": 5,
     "webhooks": 6,
@@ -48,9 +51,11 @@ RANKS = {
     "timeline": 9,
     "inspection": 10,
     "engine": 11,
+    "engine_v1": 11.5,  # the v1 adapter's bridge to Sandbox.send (issue #12)
     "web.errors": 12,
     "web.api": 12,
     "web.admin": 12,
+    "web.v1": 12.5,
     "web": 13,
     "server": 14,
     "cli": 15,
@@ -59,8 +64,8 @@ RANKS = {
     "": 16,
 }
 ONLY_IN = {
-    "flask": {"web", "web.api", "web.admin", "web.errors"},
-    "werkzeug": {"web", "web.api", "web.admin", "web.errors"},
+    "flask": {"web", "web.api", "web.admin", "web.errors", "web.v1"},
+    "werkzeug": {"web", "web.api", "web.admin", "web.errors", "web.v1"},
     "waitress": {"server"},
     "pytest": {"pytest_plugin"},
     "http.client": {"transport"},

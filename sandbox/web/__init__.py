@@ -10,7 +10,8 @@ from flask import Flask, Response, g, request
 
 from ..config import Settings
 from ..engine import Sandbox
-from . import admin, api
+from ..engine_v1 import V1Api
+from . import admin, api, v1
 from .errors import register_error_handlers
 
 access_log = logging.getLogger("sandbox.access")
@@ -23,8 +24,10 @@ def create_app(settings: Settings | None = None, sandbox: Sandbox | None = None)
     sandbox = sandbox or Sandbox(settings or Settings()).start()
     app = Flask("sandbox")
     app.extensions["sandbox"] = sandbox
+    app.extensions["sandbox.v1"] = V1Api(sandbox)
     app.json.sort_keys = False
     app.register_blueprint(api.bp)
+    app.register_blueprint(v1.bp)
     app.register_blueprint(admin.bp)
     register_error_handlers(app)
     app.before_request(start_request)

@@ -21,7 +21,7 @@ PROBLEM_JSON = "application/problem+json"
 
 def render_problem(problem: Problem) -> Response:
     body = problem.to_json(g.get("trace_id", ""))
-    response = Response(body, status=problem.status, mimetype=PROBLEM_JSON)
+    response = Response(body, status=problem.status, mimetype=problem.media_type)
     for name, value in problem.headers:
         response.headers[name] = value
     return response
