@@ -12,8 +12,9 @@ from flask import Blueprint, Response, current_app, g, request
 
 from ..engine import SCENARIO_HEADER
 from ..engine_v1 import V1Api
+from ..json_body import read_json_body
 from ..problems import Problem
-from .api import QUERY_CREDENTIALS, parse_json_body, render_answer, sandbox
+from .api import QUERY_CREDENTIALS, render_answer, sandbox
 
 bp = Blueprint("v1", __name__)
 
@@ -50,7 +51,7 @@ def authenticate():  # noqa: ANN201 - a Principal
 def v1_json_body() -> object:
     """The decoded body; bad JSON is v1's 422 invalid-json, not v0.1's 400."""
     try:
-        return parse_json_body(request, sandbox().settings.max_body)
+        return read_json_body(request, sandbox().settings.max_body)
     except Problem as problem:
         raise v1().errors.translate(problem) from None
 
