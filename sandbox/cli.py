@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .config import OPTIONS, ConfigError, Option, load_settings
+from .config import OPTIONS, ConfigError, Option, load_settings, parse_bool
 from .version import __version__
 
 
@@ -19,6 +19,8 @@ def add_option(parser: argparse.ArgumentParser, option: Option) -> None:
         kwargs["metavar"] = option.metavar
     if option.repeatable:
         kwargs["action"] = "append"
+    elif option.parse is parse_bool:  # `--tls` alone means true; `--tls false` still works
+        kwargs.update(type=parse_bool, nargs="?", const=True)
     else:
         kwargs["type"] = option.parse
     parser.add_argument(option.flag, dest=option.name, **kwargs)
@@ -114,8 +116,6 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    # Under load waitress warns at every queued request; that is normal, not news.
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
 def run_serve(args: argparse.Namespace) -> int:

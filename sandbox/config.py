@@ -135,6 +135,22 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("admin_token", str, None, "require 'Authorization: Bearer T' on /_sandbox/"),
     Option("journal_limit", int, 5_000, "messages kept by the in-memory journal (oldest go)"),
+    Option("max_waits", int, 64, "concurrent /_sandbox/wait long-polls (503 above)"),
+    Option("max_delayed", int, 64, "concurrent answers held by scripted latency (undelayed above)"),
+    Option("backlog", int, 1024, "pending TCP connections the listener queues"),
+    Option("header_timeout", float, 10.0, "seconds a client may take to send request headers"),
+    Option("keep_alive", parse_bool, True, "keep client connections open between requests"),
+    Option("tls", parse_bool, False, "serve HTTPS with a self-signed certificate kept on disk"),
+    Option(
+        "tls_host",
+        parse_list,
+        (),
+        "extra name in the certificate, e.g. a Docker service name (repeatable)",
+        repeatable=True,
+        metavar="NAME",
+    ),
+    Option("tls_cert", str, None, "serve HTTPS with this certificate (PEM; needs --tls-key)"),
+    Option("tls_key", str, None, "the private key (PEM) of --tls-cert"),
 )
 
 OPTION_BY_NAME = {o.name: o for o in OPTIONS}
@@ -181,6 +197,15 @@ class Settings:
     scenarios: tuple[str, ...] = _default("scenarios")
     admin_token: str | None = _default("admin_token")
     journal_limit: int = _default("journal_limit")
+    max_waits: int = _default("max_waits")
+    max_delayed: int = _default("max_delayed")
+    backlog: int = _default("backlog")
+    header_timeout: float = _default("header_timeout")
+    keep_alive: bool = _default("keep_alive")
+    tls: bool = _default("tls")
+    tls_host: tuple[str, ...] = _default("tls_host")
+    tls_cert: str | None = _default("tls_cert")
+    tls_key: str | None = _default("tls_key")
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -200,6 +225,12 @@ def client_defaults(environ: Mapping[str, str] | None = None) -> dict[str, str |
         "url": environ.get("SANDBOX_URL", "http://127.0.0.1:4010"),
         "admin_token": environ.get("SANDBOX_ADMIN_TOKEN"),
     }
+
+
+def cache_home(environ: Mapping[str, str] | None = None) -> Path:
+    """The per-user cache directory ($XDG_CACHE_HOME, else ~/.cache) for generated files."""
+    environ = os.environ if environ is None else environ
+    return Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "messages-sandbox"
 
 
 def load_settings(
@@ -295,6 +326,7 @@ def build_settings(values: Mapping[str, Any], base_dir: Path = Path()) -> Settin
     kwargs["applications"] = build_applications(values, base_dir)
     kwargs["api_keys"] = dict(values.get("api_key") or {})
     kwargs["scenarios"] = tuple(values.get("scenarios") or ())
+    kwargs["tls_host"] = tuple(values.get("tls_host") or ())
     return Settings(**kwargs)
 
 

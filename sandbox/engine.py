@@ -303,6 +303,10 @@ class Sandbox:
             raise unknown_scenarios(unknown, self.library.names, "the selection")
         self.selected[scope] = tuple(names)
 
+    def listening_on(self, port: int) -> None:
+        """The port this sandbox is served on: webhooks to its own sink skip HTTP."""
+        self.transport.own_port = port
+
     def close(self) -> None:
         self.dispatcher.stop()
         self.store.close()

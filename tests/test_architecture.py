@@ -44,7 +44,7 @@ RANKS = {
 ONLY_IN = {
     "flask": {"web", "web.api", "web.admin", "web.errors"},
     "werkzeug": {"web", "web.api", "web.admin", "web.errors"},
-    "waitress": {"server"},
+    "granian": {"server"},
     "pytest": {"pytest_plugin"},
     "http.client": {"transport"},
     "urllib.request": {"client"},

@@ -11,6 +11,7 @@ from flask import Flask, Response, g, request
 from ..config import Settings
 from ..engine import Sandbox
 from . import admin, api
+from .budget import Budget
 from .errors import register_error_handlers
 
 access_log = logging.getLogger("sandbox.access")
@@ -18,11 +19,19 @@ access_log = logging.getLogger("sandbox.access")
 TRACE_HEADER = "X-Nexmo-Trace-Id"
 
 
-def create_app(settings: Settings | None = None, sandbox: Sandbox | None = None) -> Flask:
-    """A new application around ``sandbox`` (or a new Sandbox built from ``settings``)."""
+def create_app(
+    settings: Settings | None = None, sandbox: Sandbox | None = None, tls_cert: str | None = None
+) -> Flask:
+    """A new application around ``sandbox`` (or a new Sandbox built from ``settings``);
+    ``tls_cert`` is the certificate file the server listens with, served to clients."""
     sandbox = sandbox or Sandbox(settings or Settings())
     app = Flask("sandbox")
     app.extensions["sandbox"] = sandbox
+    app.extensions["budgets"] = {
+        "waits": Budget(sandbox.settings.max_waits),
+        "delays": Budget(sandbox.settings.max_delayed),
+    }
+    app.extensions["tls_cert"] = tls_cert
     app.json.sort_keys = False
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
@@ -12,6 +13,7 @@ from .. import problems
 from ..engine import SCENARIO_HEADER, Answer, Sandbox
 
 bp = Blueprint("api", __name__)
+log = logging.getLogger("sandbox.web")
 
 QUERY_CREDENTIALS = ("api_key", "api_secret")
 
@@ -34,7 +36,7 @@ def send_message() -> Response:
 
 def render_answer(answer: Answer) -> Response:
     if answer.delay > 0:
-        time.sleep(answer.delay)
+        delay(answer.delay)
     response = Response(
         json.dumps(answer.body, separators=(",", ":")),
         status=answer.status,
@@ -43,6 +45,16 @@ def render_answer(answer: Answer) -> Response:
     for name, value in answer.headers:
         response.headers[name] = value
     return response
+
+
+def delay(seconds: float) -> None:
+    """Scripted latency, within its budget (--max-delayed): past it, the answer is not
+    delayed rather than taking a thread that answers other sends."""
+    with current_app.extensions["budgets"]["delays"].slot() as admitted:
+        if admitted:
+            time.sleep(seconds)
+        else:
+            log.warning("scripted latency skipped: --max-delayed answers are already held")
 
 
 def parse_json_body(req: Request, limit: int) -> Any:
