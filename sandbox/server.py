@@ -25,6 +25,7 @@ log = logging.getLogger("sandbox.server")
 WILDCARDS = ("0.0.0.0", "", "*", "::")
 MAX_HEADERS = 64 * 1024  # request line and headers; larger get 431 from granian
 RUST_THREADS = 1  # granian's I/O runtime: one thread keeps up with Python on 2 cores
+MAX_CONNECTIONS = 10_000  # open client connections (idle ones cost no Python thread)
 
 
 class Server:
@@ -69,8 +70,10 @@ class Server:
         self._started = True
         self._stop_signal = run_granian(self._socket, self.app, self.python_threads, self)
         log.info("Messages Sandbox listening on %s", self.url)
-        if self.tls and self.tls.generated:
-            log.info("TLS certificate (trust it: REQUESTS_CA_BUNDLE=%s)", self.tls.cert)
+        if self.tls:
+            log.info(
+                "TLS certificate: %s; trust it with REQUESTS_CA_BUNDLE=%s", *[self.tls.cert] * 2
+            )
         return self
 
     def close(self, timeout: float = 5.0) -> None:
@@ -177,7 +180,7 @@ def run_granian(sock: socket.socket, app: Any, python_threads: int, server: Serv
         8,  # Rust-side blocking threads (file I/O); Python never runs there
         python_threads,
         30,  # idle Python threads end after 30 s
-        python_threads,  # backpressure: requests beyond these wait in Rust, not in Python
+        MAX_CONNECTIONS,  # backpressure: granian holds a permit per open connection
         "1",
         http1,
         None,
