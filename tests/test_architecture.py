@@ -20,6 +20,8 @@ RANKS = {
     "signing": 0,
     "events": 0,
     "client": 0,
+    "web.budget": 0,
+    "tls": 1,
     "channels": 1,
     "spec": 1,
     "auth": 1,
@@ -47,6 +49,7 @@ ONLY_IN = {
     "granian": {"server"},
     "pytest": {"pytest_plugin"},
     "http.client": {"transport"},
+    "urllib3": {"transport"},
     "urllib.request": {"client"},
     "requests": set(),
 }
