@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import site
 import subprocess
 import sys
 import venv
@@ -14,9 +15,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
-    """A venv with the package installed from this checkout (dependencies from the host)."""
+    """A venv with the package installed from this checkout (dependencies from the venv
+    running the tests, on its path through a .pth file: the base Python has none of them)."""
     home = tmp_path_factory.mktemp("venv")
-    venv.create(home, with_pip=True, system_site_packages=True)
+    venv.create(home, with_pip=True)
+    own_site = next(home.glob("lib/python*/site-packages"))
+    (own_site / "dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     subprocess.run(
         [home / "bin" / "python", "-m", "pip", "install", "-q", "--no-deps", str(ROOT)],
         check=True,
