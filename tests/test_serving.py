@@ -13,7 +13,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, suppress
 
+import pytest
 import requests
+
+from sandbox.config import Settings
+from sandbox.server import Server
 
 from .conftest import BASIC
 from .samples import VALID
@@ -138,3 +142,26 @@ def test_scripted_latency_past_its_budget_is_not_delayed(start_sandbox, tmp_path
         time.sleep(0.5)  # both are inside their 2 s of scripted latency by now
         assert send() < 1  # a third finds the budget spent: answered without the delay
         assert all(f.result() >= 2 for f in held)
+
+
+def test_server_lifecycle_start_once_context_manager_and_close():
+    with Server(Settings(port=0, log_level="warning")) as server:
+        assert requests.get(server.url + "/_sandbox/health", timeout=5).status_code == 200
+        with pytest.raises(RuntimeError, match="already started"):
+            server.start()
+        assert server.sandbox.transport.own_port == server.port
+    with pytest.raises(requests.ConnectionError):
+        requests.get(server.url + "/_sandbox/health", timeout=2)
+    assert server.sandbox.store.closed
+    server.close()  # a second close does nothing
+
+
+def test_close_lets_a_request_in_progress_finish(start_sandbox, tmp_path):
+    path = tmp_path / "slow.yaml"
+    path.write_text(SLOW.replace("latency: 2", "latency: 1"))
+    client = start_sandbox(scenarios=(str(path),))
+    with ThreadPoolExecutor(1) as pool:
+        sending = pool.submit(client.send, VALID["sms-text"])
+        time.sleep(0.3)  # the send is inside its scripted second
+        client.server.close()
+        assert sending.result().status_code == 202
