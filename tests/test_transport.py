@@ -8,6 +8,10 @@ import time
 
 from sandbox.transport import Transport, target
 
+from .receiver import Behaviour, Receiver
+from .samples import VALID
+from .tokens import applications, bearer
+
 
 class OneRequestPerConnection:
     """Answers one request per connection with keep-alive headers, then closes it anyway,
@@ -158,3 +162,22 @@ def test_ipv6_literal_urls_are_delivered():
     assert receiver.requests == 3
     assert target("http://[::1]/hook?a=1") == (("http", "[::1]", 80), "/hook?a=1")
     assert target("https://[fe80::1]:8443/") == (("https", "[fe80::1]", 8443), "/")
+
+
+def test_a_slow_receiver_does_not_delay_another_host(start_sandbox):
+    slow, fast = Receiver(), Receiver()
+    slow.behaviours.extend([Behaviour(200, delay=2.0)] * 40)
+    try:
+        client = start_sandbox(
+            speed=1000, applications=applications(slow=slow.url + "/s", fast=fast.url + "/f")
+        )
+        for _ in range(6):  # 12 slow webhooks: 4 in flight at that host, the rest queued
+            assert client.send(VALID["sms-text"], bearer("slow")).status_code == 202
+        started = time.monotonic()
+        assert client.send(VALID["sms-text"], bearer("fast")).status_code == 202
+        fast.wait_for(2, "/f", timeout=5)
+        assert time.monotonic() - started < 1.5  # not behind the slow host's 2 s answers
+        assert len(slow.on("/s")) <= 4  # the per-host cap: at most 4 at once per host
+    finally:
+        slow.stop()
+        fast.stop()
