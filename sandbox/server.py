@@ -57,18 +57,12 @@ class Server:
         host = f"[{host}]" if ":" in host else host
         return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
-    @property
-    def python_threads(self) -> int:
-        """Threads that run the app: the API's, plus the long-polls' and delays' budgets."""
-        s = self.settings
-        return s.threads + s.max_waits + s.max_delayed
-
     def start(self) -> Server:
         """Serve on granian's threads; returns once the listener accepts connections."""
         if self._started:
             raise RuntimeError("this server was already started")
         self._started = True
-        self._stop_signal = run_granian(self._socket, self.app, self.python_threads, self)
+        self._stop_signal = run_granian(self._socket, self.app, self.settings, self.tls)
         log.info("Messages Sandbox listening on %s", self.url)
         if self.tls:
             log.info(
@@ -114,6 +108,11 @@ class Server:
                 pass
 
 
+def python_thread_count(settings: Settings) -> int:
+    """Threads that run the app: the API's, plus the long-polls' and the delays' budgets."""
+    return settings.threads + settings.max_waits + settings.max_delayed
+
+
 def listen(host: str, port: int, backlog: int) -> socket.socket:
     """A listening socket (IPv6 when the host is one; both stacks for ``::``)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -146,7 +145,7 @@ class InFlight:
             return self.cond.wait_for(lambda: self.count == 0, timeout)
 
 
-def run_granian(sock: socket.socket, app: Any, python_threads: int, server: Server) -> Any:
+def run_granian(sock: socket.socket, app: Any, settings: Settings, tls: TlsFiles | None) -> Any:
     """Start granian's WSGI worker on ``sock`` in this process; its stop signal.
 
     This is what granian's own thread-based server does for each worker, without its
@@ -155,21 +154,9 @@ def run_granian(sock: socket.socket, app: Any, python_threads: int, server: Serv
     from granian._futures import _new_cbscheduler
     from granian._granian import SocketHolder, WorkerSignal, WSGIWorker
     from granian._loops import loops
-    from granian.http import HTTP1Settings
     from granian.wsgi import _callback_wrapper
 
-    settings = server.settings
-    http1 = HTTP1Settings(
-        header_read_timeout=int(settings.header_timeout * 1000),
-        keep_alive=settings.keep_alive,
-        max_buffer_size=MAX_HEADERS,
-    )
-    tls = server.tls
-    ssl = (
-        (True, str(tls.cert.resolve()), str(tls.key.resolve()), None, "tls1.2", None, [], False)
-        if tls
-        else (False, None, None, None, "tls1.2", None, [], False)
-    )
+    python_threads = python_thread_count(settings)
     holder = SocketHolder(sock.detach(), False, settings.backlog)  # granian closes it
     stop = WorkerSignal()
     worker = WSGIWorker(
@@ -181,14 +168,32 @@ def run_granian(sock: socket.socket, app: Any, python_threads: int, server: Serv
         python_threads,
         30,  # idle Python threads end after 30 s
         MAX_CONNECTIONS,  # backpressure: granian holds a permit per open connection
-        "1",
-        http1,
-        None,
-        None,
-        *ssl,
+        "1",  # HTTP/1.1 only
+        http1_settings(settings),
+        None,  # no HTTP/2 settings
+        None,  # no static files
+        *tls_arguments(tls),
         (None, None),  # no metrics
     )
     loop = loops.get("asyncio")
     scheduler = _new_cbscheduler(loop, _callback_wrapper(app, {}, None), impl_asyncio=True)
     worker.serve_mtr(scheduler, loop, stop)
     return stop
+
+
+def http1_settings(settings: Settings) -> Any:
+    from granian.http import HTTP1Settings
+
+    return HTTP1Settings(
+        header_read_timeout=int(settings.header_timeout * 1000),
+        keep_alive=settings.keep_alive,
+        max_buffer_size=MAX_HEADERS,
+    )
+
+
+def tls_arguments(tls: TlsFiles | None) -> tuple:
+    """granian's TLS arguments: on, cert, key, key password, lowest protocol, CA, CRLs,
+    client verification."""
+    if tls is None:
+        return (False, None, None, None, "tls1.2", None, [], False)
+    return (True, str(tls.cert.resolve()), str(tls.key.resolve()), None, "tls1.2", None, [], False)

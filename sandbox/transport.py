@@ -69,16 +69,20 @@ class Transport:
             key, path = target(url)
             connection = self._checkout(key)
             watch = self._watchdog.watch(time.monotonic() + self.timeout, connection)
-            status = self._exchange(key, connection, path, body, headers)
+            status, reusable = self._exchange(connection, path, body, headers)
+            watch.done = True  # before the connection can serve another attempt
             if watch.expired:  # cut off mid-answer: what was read is not an answer
-                connection.close()
                 raise TimeoutError
         except Exception as exc:  # every failure is an outcome to journal, never a crash
-            expired = watch is not None and watch.expired
-            return Outcome(None, elapsed_ms(started), describe(exc, self.timeout, expired))
-        finally:
             if watch is not None:
                 watch.done = True
+                connection.close()
+            expired = watch is not None and watch.expired
+            return Outcome(None, elapsed_ms(started), describe(exc, self.timeout, expired))
+        if reusable:
+            self._checkin(key, connection)
+        else:
+            connection.close()
         return Outcome(status, elapsed_ms(started))
 
     def is_own_sink(self, url: str) -> bool:
@@ -91,22 +95,17 @@ class Transport:
         )
 
     def _exchange(
-        self, key: tuple, connection: HTTPConnection, path: str, body: bytes, headers: dict
-    ) -> int:
+        self, connection: HTTPConnection, path: str, body: bytes, headers: dict
+    ) -> tuple[int, bool]:
+        """(status, whether the connection can be reused) of one POST."""
         all_headers = {"Content-Type": "application/json", "User-Agent": self.user_agent}
         all_headers.update(headers)
-        try:
-            connection.request("POST", path, body=body, headers=all_headers, preload_content=False)
-            response = connection.getresponse()
-            response.read(MAX_RESPONSE)
-        except BaseException:
-            connection.close()
-            raise
-        if response.headers.get("Connection", "").lower() == "close" or not response.isclosed():
-            connection.close()  # unread rest, or the receiver said so: not reusable
-        else:
-            self._checkin(key, connection)
-        return response.status
+        connection.request("POST", path, body=body, headers=all_headers, preload_content=False)
+        response = connection.getresponse()
+        response.read(MAX_RESPONSE)
+        # Not reusable when the receiver said so, or when part of the answer was left unread.
+        closing = response.headers.get("Connection", "").lower() == "close"
+        return response.status, not closing and response.isclosed()
 
     def _checkout(self, key: tuple) -> HTTPConnection:
         """An idle connection still open at the other end, else a new one."""
