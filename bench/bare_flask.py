@@ -1,16 +1,14 @@
-"""The baseline: a bare Flask route on the same WSGI server settings, validating nothing.
+"""The baseline: a bare Flask route on granian (1 worker, 8 Python threads), validating nothing.
 
 python bench/bare_flask.py PORT
 """
 
 from __future__ import annotations
 
-import logging
 import sys
 import uuid
 
 from flask import Flask
-from waitress.server import create_server
 
 app = Flask("bare")
 
@@ -26,6 +24,16 @@ def health():
 
 
 if __name__ == "__main__":
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # as messages-sandbox does
-    sys.setswitchinterval(0.001)  # the same interpreter setting as messages-sandbox serve
-    create_server(app, host="127.0.0.1", port=int(sys.argv[1]), threads=8).run()
+    from granian import Granian
+
+    Granian(
+        "bare_flask:app",
+        address="127.0.0.1",
+        port=int(sys.argv[1]),
+        interface="wsgi",
+        workers=1,
+        runtime_threads=1,
+        blocking_threads=8,
+        log_enabled=False,
+        working_dir=__import__("pathlib").Path(__file__).parent,
+    ).serve()

@@ -16,7 +16,15 @@ from typing import Any
 
 import click
 
-from .config import OPTIONS, ConfigError, Option, Settings, client_defaults, load_settings
+from .config import (
+    OPTIONS,
+    ConfigError,
+    Option,
+    Settings,
+    client_defaults,
+    load_settings,
+    parse_bool,
+)
 from .exposure import warn_if_exposed
 from .version import __version__
 
@@ -54,6 +62,9 @@ def click_option(option: Option) -> Callable[[Any], Any]:
         kwargs.update(multiple=True, callback=lambda ctx, param, raw: parse_repeated(option, raw))
     elif hasattr(option.parse, "choices"):
         kwargs.update(type=click.Choice(option.parse.choices), default=option.default)
+    elif option.parse is parse_bool:  # `--tls` alone means true; `--tls false` still works
+        kwargs.update(type=OptionType(option), default=option.default, is_flag=False)
+        kwargs.update(flag_value="true")
     else:
         kwargs.update(type=OptionType(option), default=option.default)
     return click.option(option.flag, option.name, **kwargs)
@@ -128,8 +139,6 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    # Under load waitress warns at every queued request; that is normal, not news.
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
 def report_scenario_problems(problems: Sequence[str]) -> None:

@@ -143,6 +143,22 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("admin_token", str, None, "require 'Authorization: Bearer T' on /_sandbox/"),
     Option("journal_limit", int, 5_000, "messages kept by the in-memory journal (oldest go)"),
+    Option("max_waits", int, 64, "concurrent /_sandbox/wait long-polls (503 above)"),
+    Option("max_delayed", int, 64, "concurrent answers held by scripted latency (undelayed above)"),
+    Option("backlog", int, 1024, "pending TCP connections the listener queues"),
+    Option("header_timeout", float, 10.0, "seconds a client may take to send request headers"),
+    Option("keep_alive", parse_bool, True, "keep client connections open between requests"),
+    Option("tls", parse_bool, False, "serve HTTPS with a self-signed certificate kept on disk"),
+    Option(
+        "tls_host",
+        parse_list,
+        (),
+        "extra name in the certificate, e.g. a Docker service name (repeatable)",
+        repeatable=True,
+        metavar="NAME",
+    ),
+    Option("tls_cert", str, None, "serve HTTPS with this certificate (PEM; needs --tls-key)"),
+    Option("tls_key", str, None, "the private key (PEM) of --tls-cert"),
 )
 
 OPTION_BY_NAME = {o.name: o for o in OPTIONS}
@@ -201,6 +217,12 @@ def client_defaults(environ: Mapping[str, str] | None = None) -> dict[str, str |
         "url": environ.get("SANDBOX_URL", "http://127.0.0.1:4010"),
         "admin_token": environ.get("SANDBOX_ADMIN_TOKEN"),
     }
+
+
+def cache_home(environ: Mapping[str, str] | None = None) -> Path:
+    """The per-user cache directory ($XDG_CACHE_HOME, else ~/.cache) for generated files."""
+    environ = os.environ if environ is None else environ
+    return Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "messages-sandbox"
 
 
 def load_settings(

@@ -311,6 +311,10 @@ class Sandbox:
     def selected(self) -> dict[str, tuple[str, ...]]:
         return dict(self.runtime.state.selected)
 
+    def listening_on(self, port: int) -> None:
+        """The port this sandbox is served on: webhooks to its own sink skip HTTP."""
+        self.transport.own_port = port
+
 
 def unknown_scenarios(unknown: Sequence[str], known: Sequence[str], where: str) -> Problem:
     return problems.gateway(

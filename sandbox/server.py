@@ -1,118 +1,199 @@
-"""Run the sandbox under waitress: in the foreground (the CLI) or on a background thread."""
+"""Serve the sandbox on granian (Rust HTTP, WSGI) inside this process: foreground or background.
+
+Measured (docs/performance.md): waitress fell from 610 to 286 sends/s going from 4 to 16
+connections, and 100 idle sockets blocked it; granian keeps connections in Rust, so idle and
+slow clients cost no Python thread. The journal, scenarios and dispatcher live in this one
+process, so granian's WSGI worker runs here on the app we built (granian's own ``Granian``
+class would load an import string in a worker process of its own).
+"""
 
 from __future__ import annotations
 
 import logging
-import os
 import signal
-import sys
+import socket
 import threading
-from types import FrameType
-
-from waitress.channel import HTTPChannel
-from waitress.server import create_server
-from waitress.task import ErrorTask
+from types import FrameType, TracebackType
+from typing import Any
 
 from .config import Settings
 from .engine import Sandbox
-from .problems import gateway, payload_too_large
-from .web import TRACE_HEADER, create_app
+from .tls import TlsFiles, tls_files
+from .web import create_app
 
 log = logging.getLogger("sandbox.server")
-SWITCH_INTERVAL = 0.001
+WILDCARDS = ("0.0.0.0", "", "*", "::")
+MAX_HEADERS = 64 * 1024  # request line and headers; larger get 431 from granian
+RUST_THREADS = 1  # granian's I/O runtime: one thread keeps up with Python on 2 cores
+MAX_CONNECTIONS = 10_000  # open client connections (idle ones cost no Python thread)
 
 
 class Server:
-    """One sandbox behind one waitress server (one process, ``settings.threads`` workers)."""
+    """One sandbox behind one granian WSGI worker in this process."""
 
     def __init__(self, settings: Settings, sandbox: Sandbox | None = None) -> None:
         self.settings = settings
-        self.sandbox = sandbox or Sandbox(settings).start()
-        self.wsgi = create_server(
-            create_app(sandbox=self.sandbox),
-            host=settings.host,
-            port=settings.port,
-            threads=settings.threads,
-            ident="messages-sandbox",
-            # The request body limit is ours (413 in the Error shape), not waitress's.
-            max_request_body_size=max(settings.max_body * 4, 1 << 20),
-        )
-        # HTTP that never reaches the app (a malformed header…) still gets the Error shape.
-        self.wsgi.channel_class = ProblemChannel
-        self.wsgi.sandbox_max_body = settings.max_body  # for ProblemErrorTask's 413
-        self.sandbox.transport.own_port = self.port
-        self._thread: threading.Thread | None = None
+        self.tls: TlsFiles | None = tls_files(settings)
+        self._socket = listen(settings.host, settings.port, settings.backlog)
+        self.port: int = self._socket.getsockname()[1]
+        try:
+            self.sandbox = sandbox or Sandbox(settings).start()
+        except BaseException:
+            self._socket.close()
+            raise
+        self.sandbox.listening_on(self.port)
+        self.app = InFlight(create_app(sandbox=self.sandbox, tls_cert=self.tls_cert))
+        self._stop_signal: Any = None
+        self._started = self._closed = False
 
     @property
-    def port(self) -> int:
-        return int(self.wsgi.effective_port)
+    def tls_cert(self) -> str | None:
+        return str(self.tls.cert) if self.tls else None
 
     @property
     def url(self) -> str:
         host = self.settings.host
-        host = "127.0.0.1" if host in ("0.0.0.0", "", "*") else host
-        return f"http://{host}:{self.port}"
+        host = "127.0.0.1" if host in WILDCARDS else host
+        host = f"[{host}]" if ":" in host else host
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
+
+    def start(self) -> Server:
+        """Serve on granian's threads; returns once the listener accepts connections."""
+        if self._started:
+            raise RuntimeError("this server was already started")
+        self._started = True
+        self._stop_signal = run_granian(self._socket, self.app, self.settings, self.tls)
+        log.info("Messages Sandbox listening on %s", self.url)
+        if self.tls:
+            log.info(
+                "TLS certificate: %s; trust it with REQUESTS_CA_BUNDLE=%s", *[self.tls.cert] * 2
+            )
+        return self
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop listening, let requests in progress finish (at most ``timeout`` s), stop."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._stop_signal is not None:
+            self._stop_signal.set()  # granian closes the listener and the idle connections
+            self.app.drain(timeout)
+        else:
+            self._socket.close()
+        self.sandbox.close()
+        log.info("Messages Sandbox stopped")
+
+    stop = close
+
+    def __enter__(self) -> Server:
+        return self if self._started else self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
 
     def serve_forever(self) -> None:
         """Serve until SIGINT or SIGTERM, then stop cleanly."""
+        stopping = threading.Event()
+
+        def interrupt(signum: int, frame: FrameType | None) -> None:
+            log.info("%s: stopping", signal.Signals(signum).name)
+            stopping.set()
+
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, interrupt)
-        # Measured (bench/bench.py, interleaved): with the default 5 ms GIL switch interval
-        # waitress's I/O thread waits behind busy workers; 1 ms gave +10-40% sends/s and a
-        # lower p99. Only in our own process: the pytest plugin leaves its host alone.
-        sys.setswitchinterval(SWITCH_INTERVAL)
-        log.info("Messages Sandbox listening on %s", self.url)
+        with self:
+            while not stopping.wait(0.5):
+                pass
+
+
+def python_thread_count(settings: Settings) -> int:
+    """Threads that run the app: the API's, plus the long-polls' and the delays' budgets."""
+    return settings.threads + settings.max_waits + settings.max_delayed
+
+
+def listen(host: str, port: int, backlog: int) -> socket.socket:
+    """A listening socket (IPv6 when the host is one; both stacks for ``::``)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    bind = "" if host in ("", "*") else host
+    return socket.create_server(
+        (bind, port), family=family, backlog=backlog, dualstack_ipv6=host == "::"
+    )
+
+
+class InFlight:
+    """The WSGI app, counting requests in progress so that close() can let them finish."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.count = 0
+        self.cond = threading.Condition()
+
+    def __call__(self, environ: dict, start_response: Any) -> Any:
+        with self.cond:
+            self.count += 1
         try:
-            self.wsgi.run()
+            return self.app(environ, start_response)
         finally:
-            self.sandbox.close()
-            log.info("Messages Sandbox stopped")
+            with self.cond:
+                self.count -= 1
+                self.cond.notify_all()
 
-    def start(self) -> Server:
-        """Serve on a daemon thread; returns once the socket is listening."""
-        self._thread = threading.Thread(target=self.wsgi.run, name="sandbox-http", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Close every socket from inside the server loop, then wait for the workers."""
-        if self._thread is not None:
-            self.wsgi.trigger.pull_trigger(self._close_all)
-            self._thread.join(timeout)
-            self.wsgi.task_dispatcher.shutdown(timeout=timeout)
-            self._thread = None
-        self.sandbox.close()
-
-    def _close_all(self) -> None:
-        for dispatcher in list(self.wsgi._map.values()):
-            dispatcher.close()
+    def drain(self, timeout: float) -> bool:
+        with self.cond:
+            return self.cond.wait_for(lambda: self.count == 0, timeout)
 
 
-class ProblemErrorTask(ErrorTask):
-    """waitress's answer to unparsable HTTP, in the spec's Error shape with a trace id."""
+def run_granian(sock: socket.socket, app: Any, settings: Settings, tls: TlsFiles | None) -> Any:
+    """Start granian's WSGI worker on ``sock`` in this process; its stop signal.
 
-    def execute(self) -> None:
-        error = self.request.error
-        trace = os.urandom(16).hex()
-        slug = error.reason.lower().replace(" ", "-")
-        problem = gateway(error.code, slug, error.reason, f"{error.body}.")
-        if error.code == 413:  # waitress's own cap: answer as the app does, with --max-body
-            limit = self.channel.server.sandbox_max_body
-            problem = payload_too_large(self.request.content_length or None, limit)
-        body = problem.to_json(trace)
-        self.status = f"{error.code} {error.reason}"
-        self.response_headers.extend(
-            [("Content-Type", "application/problem+json"), (TRACE_HEADER, trace)]
-        )
-        self.set_close_on_finish()
-        self.content_length = len(body)
-        self.write(body)
+    This is what granian's own thread-based server does for each worker, without its
+    process supervision: ``granian.server.mt`` only runs on free-threaded Python.
+    """
+    from granian._futures import _new_cbscheduler
+    from granian._granian import SocketHolder, WorkerSignal, WSGIWorker
+    from granian._loops import loops
+    from granian.wsgi import _callback_wrapper
+
+    python_threads = python_thread_count(settings)
+    holder = SocketHolder(sock.detach(), False, settings.backlog)  # granian closes it
+    stop = WorkerSignal()
+    worker = WSGIWorker(
+        1,
+        (None, holder),
+        None,  # no IPC: there is no supervising process
+        RUST_THREADS,
+        8,  # Rust-side blocking threads (file I/O); Python never runs there
+        python_threads,
+        30,  # idle Python threads end after 30 s
+        MAX_CONNECTIONS,  # backpressure: granian holds a permit per open connection
+        "1",  # HTTP/1.1 only
+        http1_settings(settings),
+        None,  # no HTTP/2 settings
+        None,  # no static files
+        *tls_arguments(tls),
+        (None, None),  # no metrics
+    )
+    loop = loops.get("asyncio")
+    scheduler = _new_cbscheduler(loop, _callback_wrapper(app, {}, None), impl_asyncio=True)
+    worker.serve_mtr(scheduler, loop, stop)
+    return stop
 
 
-class ProblemChannel(HTTPChannel):
-    error_task_class = ProblemErrorTask
+def http1_settings(settings: Settings) -> Any:
+    from granian.http import HTTP1Settings
+
+    return HTTP1Settings(
+        header_read_timeout=int(settings.header_timeout * 1000),
+        keep_alive=settings.keep_alive,
+        max_buffer_size=MAX_HEADERS,
+    )
 
 
-def interrupt(signum: int, frame: FrameType | None) -> None:
-    # waitress's loop stops (and drains its workers) on KeyboardInterrupt.
-    raise KeyboardInterrupt(signal.Signals(signum).name)
+def tls_arguments(tls: TlsFiles | None) -> tuple:
+    """granian's TLS arguments: on, cert, key, key password, lowest protocol, CA, CRLs,
+    client verification."""
+    if tls is None:
+        return (False, None, None, None, "tls1.2", None, [], False)
+    return (True, str(tls.cert.resolve()), str(tls.key.resolve()), None, "tls1.2", None, [], False)

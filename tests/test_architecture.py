@@ -26,6 +26,8 @@ RANKS = {
     "signing": 0,
     "events": 0,
     "client": 0,
+    "web.budget": 0,
+    "tls": 2,
     "parties": 0,
     "receive": 0,
     "exposure": 0,
@@ -66,9 +68,10 @@ RANKS = {
 ONLY_IN = {
     "flask": {"web", "web.api", "web.admin", "web.errors", "web.v1"},
     "werkzeug": {"web", "web.api", "web.admin", "web.errors", "web.v1"},
-    "waitress": {"server"},
+    "granian": {"server"},
     "pytest": {"pytest_plugin"},
     "http.client": {"transport"},
+    "urllib3": {"transport"},
     "urllib.request": {"client"},
     "requests": set(),
 }

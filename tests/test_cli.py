@@ -57,8 +57,8 @@ def test_serve_help_shows_every_flag_its_default_and_variable():
 
     result = run_cli("serve", "--help")
     assert result.returncode == 0, result.stderr
-    text = " ".join(result.stdout.split())  # undo the wrapping
-    lines = {part.split()[0]: part for part in re.split(r" (?=--[a-z])", text)}
+    entries = re.split(r"\n  (?=-)", result.stdout)  # an option's entry starts a line
+    lines = {entry.split()[0]: " ".join(entry.split()) for entry in entries}
     for option in OPTIONS:
         line = lines[option.flag]
         assert f"[env: {option.env}]" in line, line

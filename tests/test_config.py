@@ -65,6 +65,9 @@ def samples(option: Option, tmp_path) -> tuple[str, str, str]:
         return "app=one", "app=two", "app=three"
     if option.parse in (int, float):
         return "11", "22", "33"
+    if isinstance(option.default, bool):  # two values: the file's differs from the default
+        flipped, default = str(not option.default).lower(), str(option.default).lower()
+        return flipped, default, flipped
     return "one", "two", "three"
 
 

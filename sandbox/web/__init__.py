@@ -12,6 +12,7 @@ from ..config import Settings
 from ..engine import Sandbox
 from ..engine_v1 import V1Api
 from . import admin, api, v1
+from .budget import Budget
 from .errors import register_error_handlers
 
 access_log = logging.getLogger("sandbox.access")
@@ -19,12 +20,20 @@ access_log = logging.getLogger("sandbox.access")
 TRACE_HEADER = "X-Nexmo-Trace-Id"
 
 
-def create_app(settings: Settings | None = None, sandbox: Sandbox | None = None) -> Flask:
-    """A new application around a started ``sandbox`` (or a new one, started here)."""
+def create_app(
+    settings: Settings | None = None, sandbox: Sandbox | None = None, tls_cert: str | None = None
+) -> Flask:
+    """A new application around a started ``sandbox`` (or a new one, started here);
+    ``tls_cert`` is the certificate file the server listens with, served to clients."""
     sandbox = sandbox or Sandbox(settings or Settings()).start()
     app = Flask("sandbox")
     app.extensions["sandbox"] = sandbox
     app.extensions["sandbox.v1"] = V1Api(sandbox)
+    app.extensions["budgets"] = {
+        "waits": Budget(sandbox.settings.max_waits),
+        "delays": Budget(sandbox.settings.max_delayed),
+    }
+    app.extensions["tls_cert"] = tls_cert
     app.json.sort_keys = False
     app.register_blueprint(api.bp)
     app.register_blueprint(v1.bp)

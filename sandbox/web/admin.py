@@ -27,7 +27,7 @@ from ..webhook_urls import webhook_url_error
 
 bp = Blueprint("admin", __name__, url_prefix="/_sandbox")
 ADMIN_DOCUMENT = Path(__file__).resolve().parent.parent / "admin-openapi.yaml"
-OPEN_ENDPOINTS = {"admin.health", "admin.sink"}
+OPEN_ENDPOINTS = {"admin.health", "admin.sink", "admin.tls_cert"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CROSS_SITE = {"cross-site", "same-site"}  # Sec-Fetch-Site values from another origin
 MAX_ADVANCE = 10 * 365 * 86_400  # ten years a call: timestamps stay printable
@@ -134,6 +134,17 @@ def openapi() -> Response:
     return Response(text, mimetype="application/yaml")
 
 
+@bp.get("/tls/cert.pem")
+def tls_cert() -> Response:
+    """The certificate the sandbox serves HTTPS with, for clients to trust (404 without TLS)."""
+    path = current_app.extensions.get("tls_cert")
+    if not path:
+        raise problems.gateway(
+            404, "not-found", "Not Found", "This sandbox serves plain HTTP (start it with --tls)."
+        )
+    return Response(Path(path).read_bytes(), mimetype="application/x-pem-file")
+
+
 @bp.post("/sink/<path:name>")
 def sink(name: str) -> Response:
     """A webhook receiver that accepts everything (the pytest plugin points webhooks here)."""
@@ -172,7 +183,10 @@ def wait() -> Response:
     filters = WEBHOOK_FILTERS if kind == "webhook" else MESSAGE_FILTERS
     query = parse_query(request.args, filters)
     timeout = wait_timeout(request.args.get("timeout", "10"))
-    matched, arrived = sandbox().inspector.wait(kind, query, timeout)
+    with current_app.extensions["budgets"]["waits"].slot() as admitted:
+        if not admitted:
+            raise too_many_waits()
+        matched, arrived = sandbox().inspector.wait(kind, query, timeout)
     if matched is not None:
         return jsonify(matched)
     raise problems.gateway(
@@ -181,6 +195,18 @@ def wait() -> Response:
         "Nothing matched in time",
         f"No {kind} matched {dict(request.args)} within {timeout:g} s; 'arrived' shows what did.",
         extra={"arrived": arrived},
+    )
+
+
+def too_many_waits() -> problems.Problem:
+    """503 at once when every long-poll slot is taken: waiting for one would hold a thread."""
+    cap = sandbox().settings.max_waits
+    return problems.gateway(
+        503,
+        "too-many-waits",
+        "Too many waits",
+        f"{cap} long-polls are already waiting (--max-waits {cap}); try again shortly.",
+        headers=(("Retry-After", "1"),),
     )
 
 

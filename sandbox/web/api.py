@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from flask import Blueprint, Response, current_app, g, request
@@ -11,6 +12,7 @@ from ..json_body import read_json_body
 from ..jsontext import compact_json
 
 bp = Blueprint("api", __name__)
+log = logging.getLogger("sandbox.web")
 
 QUERY_CREDENTIALS = ("api_key", "api_secret")
 API_VERSION = "v0.1"  # this route's request shape (sandbox/versions/v0_1.py)
@@ -35,7 +37,7 @@ def send_message() -> Response:
 
 def render_answer(answer: Answer) -> Response:
     if answer.delay > 0:
-        time.sleep(answer.delay)
+        delay(answer.delay)
     response = Response(
         compact_json(answer.body),
         status=answer.status,
@@ -44,3 +46,13 @@ def render_answer(answer: Answer) -> Response:
     for name, value in answer.headers:
         response.headers[name] = value
     return response
+
+
+def delay(seconds: float) -> None:
+    """Scripted latency, within its budget (--max-delayed): past it, the answer is not
+    delayed rather than taking a thread that answers other sends."""
+    with current_app.extensions["budgets"]["delays"].slot() as admitted:
+        if admitted:
+            time.sleep(seconds)
+        else:
+            log.warning("scripted latency skipped: --max-delayed answers are already held")
