@@ -27,6 +27,8 @@ RANKS = {
     "validation": 2,
     "scenarios": 2,
     "inspection": 2,
+    "feed": 1,
+    "conversations": 1,
     "scenario_files": 3,
     "webhooks": 3,
     "error_table": 3,
@@ -34,6 +36,7 @@ RANKS = {
     "web.errors": 5,
     "web.api": 5,
     "web.admin": 5,
+    "web.ui": 5,
     "web": 6,
     "server": 7,
     "cli": 8,
@@ -42,7 +45,7 @@ RANKS = {
     "": 9,
 }
 ONLY_IN = {
-    "flask": {"web", "web.api", "web.admin", "web.errors"},
+    "flask": {"web", "web.api", "web.admin", "web.errors", "web.ui"},
     "werkzeug": {"web", "web.api", "web.admin", "web.errors"},
     "waitress": {"server"},
     "pytest": {"pytest_plugin"},

@@ -10,7 +10,7 @@ from flask import Flask, Response, g, request
 
 from ..config import Settings
 from ..engine import Sandbox
-from . import admin, api
+from . import admin, api, ui
 from .errors import register_error_handlers
 
 access_log = logging.getLogger("sandbox.access")
@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None, sandbox: Sandbox | None = None)
     app.json.sort_keys = False
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
+    ui.register(app)
     register_error_handlers(app)
     app.before_request(start_request)
     app.after_request(finish_request)

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from .. import problems
 from ..config import ConfigError
@@ -35,7 +35,8 @@ def sandbox() -> Sandbox:
 @bp.before_request
 def check_admin_token() -> None:
     token = sandbox().settings.admin_token
-    if not token or request.endpoint in OPEN_ENDPOINTS:
+    # g.admin_session: the UI's session cookie was valid (web/ui.py, checked before this)
+    if not token or request.endpoint in OPEN_ENDPOINTS or g.get("admin_session"):
         return
     given = request.headers.get("Authorization", "")
     if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
