@@ -2,7 +2,9 @@
 threads as chat bubbles with content, status ticks and errors. No Flask here.
 
 A conversation is (channel, business number or id, customer). A thread holds the journal's
-messages between the two plus the inbound replies a scenario scripted on an outbound one.
+messages between the two in journal order, each outbound one followed by the inbound
+replies a scenario scripted on it (message times are wall-clock, scripted replies' times
+the sandbox clock's, so on a manual clock they cannot be interleaved by time).
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ def events_by_message(store: Store, uuids: Sequence[str]) -> dict[str, list[dict
 
 
 def thread(store: Store, conversation: Conversation) -> list[dict[str, Any]]:
-    """The conversation's bubbles in time order (scripted replies after their message)."""
+    """The conversation's bubbles in journal order (scripted replies after their message)."""
     rows = journal.conversation_messages(
         store, conversation.channel, conversation.business, conversation.customer, THREAD_LIMIT
     )
@@ -77,7 +79,7 @@ def bubble(row: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> dict[
         "message_uuid": row["uuid"],
         "direction": row["direction"],
         "at": timestamp(row["received_at"]),
-        "sort": (row["received_at"], row["seq"], 0),
+        "sort": (row["seq"], -1),
         "channel": row["channel"],
         "api_key": row["api_key"],
         "application_id": row["application_id"],
@@ -95,7 +97,7 @@ def scripted_reply(row: Mapping[str, Any], event: Mapping[str, Any]) -> dict[str
         "message_uuid": row["uuid"],
         "direction": "inbound",
         "at": timestamp(event["occurred_at"]),
-        "sort": (event["occurred_at"], row["seq"], event["position"]),
+        "sort": (row["seq"], event["position"]),
         "channel": row["channel"],
         "api_key": row["api_key"],
         "application_id": row["application_id"],

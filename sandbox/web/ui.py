@@ -135,6 +135,8 @@ def login() -> Any:
 def page_or_fragment(template: str, **context: Any) -> str:
     """The whole page, or with ``?fragment=1`` (htmx's refreshes) only its live part."""
     context["fragment"] = request.args.get("fragment") == "1"
+    # read before the page's data: the page's stream starts here, so nothing falls between
+    context["cursor"] = str(feed.head(sandbox().store))
     return render_template(template, **context)
 
 
@@ -283,13 +285,13 @@ def stream(store: Any, since: Cursor, lifetime: float) -> Iterator[str]:
     """Batches of changes as they happen, a heartbeat comment when quiet, then the end."""
     deadline = time.monotonic() + lifetime
     yield f"retry: 1000\nid: {since}\nevent: ready\ndata: {{}}\n\n"
-    while (remaining := deadline - time.monotonic()) > 0:
+    while (remaining := deadline - time.monotonic()) > 0 and not store.closed:
         seen = store.version
         found = feed.changes(store, since)
         if found["changes"]:
             since = Cursor.parse(found["cursor"])
             yield f"id: {since}\nevent: change\ndata: {json.dumps(found)}\n\n"
-        elif store.wait_for_change(seen, min(HEARTBEAT, remaining)) == seen:
+        elif store.wait_for_change(seen, min(HEARTBEAT, remaining)) == seen and not store.closed:
             yield ": heartbeat\n\n"  # a client that left makes this write fail: we end
 
 

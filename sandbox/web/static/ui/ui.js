@@ -95,12 +95,14 @@
       .then(function (r) { return r.json().then(function (b) { return [r, b]; }); })
       .then(function ([r, body]) {
         if (!r.ok) throw new Error(body.detail || body.title || "HTTP " + r.status);
-        if (output) output.textContent = "Done.";
+        if (output) { output.className = "ok"; output.textContent = "Done."; }
         const text = form.querySelector("input[name='content.text']");
         if (text) { text.value = ""; text.focus(); }
         changed();
       })
-      .catch(function (err) { if (output) output.textContent = String(err.message || err); });
+      .catch(function (err) {
+        if (output) { output.className = "bad"; output.textContent = String(err.message || err); }
+      });
   }
 
   function copy(event) {
@@ -118,6 +120,7 @@
     document.addEventListener("click", copy);
     const feed = document.body.dataset.feed;
     if (!feed) return;
+    cursor = document.body.dataset.cursor || null; // where this page's data was read
     if (window.EventSource) connect(feed); else startPolling(feed);
   });
 })();
