@@ -20,6 +20,7 @@ RANKS = {
     "signing": 0,
     "events": 0,
     "client": 0,
+    "message": 0,
     "channels": 1,
     "spec": 1,
     "auth": 1,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 import requests
@@ -282,3 +283,21 @@ def test_a_forged_cookie_is_refused(guarded):
     guarded.http.cookies.set("sandbox_ui_session", "0" * 64)
     assert guarded.get("/_sandbox/changes").status_code == 401
     assert guarded.get("/_sandbox/messages").status_code == 401
+
+
+def test_event_streams_are_capped_and_their_slots_come_back(start_sandbox, document):
+    small = start_sandbox(threads=2)  # one stream slot: the other thread stays for the API
+    url = small.url + "/_sandbox/changes/stream"
+    first = requests.get(url, stream=True, timeout=5)
+    assert first.status_code == 200
+    refused = checked(document, requests.get(url, timeout=5), 503)
+    assert refused["title"] == "Too many event streams"
+    assert small.healthy()
+    first.close()
+    # the stream notices its client left at its next heartbeat (2 s) and frees the slot
+    deadline = time.monotonic() + 6
+    while (again := requests.get(url, stream=True, timeout=5)).status_code == 503:
+        assert time.monotonic() < deadline, "the slot never came back"
+        time.sleep(0.2)
+    assert again.status_code == 200
+    again.close()

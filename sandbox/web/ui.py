@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import shlex
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -49,7 +50,8 @@ bp = Blueprint(
 feed_bp = Blueprint("feed", __name__, url_prefix="/_sandbox")
 COOKIE = "sandbox_ui_session"
 STREAM_LIFETIME = 60.0  # then the browser's EventSource reconnects (bounded thread use)
-HEARTBEAT = 15.0
+HEARTBEAT = 2.0  # also how soon a stream notices its client left, and frees its thread
+STREAM_SHARE = 2  # at most threads / STREAM_SHARE streams at once: the API keeps the rest
 LIST_LIMIT = 100
 CONVERSATION_FILTERS = ("channel", "status", "api_key", "application_id")
 WEBHOOK_STATES = ("scheduled", "pending", "delivered", "failed", "unsent", "invalid")
@@ -61,6 +63,8 @@ def register(app: Flask) -> None:
     app.register_blueprint(feed_bp)
     app.add_url_rule("/", "ui_root", lambda: redirect(url_for("ui.conversations_page")))
     app.before_request(mark_admin_session)
+    threads = app.extensions["sandbox"].settings.threads
+    app.extensions["ui_streams"] = threading.BoundedSemaphore(max(1, threads // STREAM_SHARE))
 
 
 def sandbox() -> Sandbox:
@@ -274,11 +278,22 @@ def change_stream() -> Response:
     store = sandbox().store
     raw = request.args.get("since") or request.headers.get("Last-Event-ID")
     since = cursor_from(raw, store)
-    return Response(
+    slots = current_app.extensions["ui_streams"]
+    if not slots.acquire(blocking=False):
+        raise problems.gateway(
+            503,
+            "too-many-streams",
+            "Too many event streams",
+            "Every stream slot is taken (they are capped to leave threads for the API); "
+            "poll /_sandbox/changes?since=<cursor> instead, or try again later.",
+        )
+    response = Response(
         stream(store, since, STREAM_LIFETIME),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+    response.call_on_close(slots.release)
+    return response
 
 
 def stream(store: Any, since: Cursor, lifetime: float) -> Iterator[str]:
