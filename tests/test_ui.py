@@ -301,3 +301,10 @@ def test_event_streams_are_capped_and_their_slots_come_back(start_sandbox, docum
         time.sleep(0.2)
     assert again.status_code == 200
     again.close()
+
+
+def test_odd_cookies_and_logins_without_a_token(guarded, manual):
+    guarded.http.cookies.set("sandbox_ui_session", "é" * 10)
+    assert guarded.get("/_sandbox/changes").status_code == 401
+    login = manual.get("/_sandbox/ui/login", allow_redirects=False)
+    assert login.status_code == 302 and login.headers["Location"] == UI

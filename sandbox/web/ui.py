@@ -82,8 +82,8 @@ def session_value(token: str) -> str:
 def mark_admin_session() -> None:
     """Before every request: a valid session cookie counts as the admin token (g.admin_session)."""
     token = sandbox().settings.admin_token
-    given = request.cookies.get(COOKIE, "")
-    g.admin_session = bool(token) and hmac.compare_digest(given, session_value(token))
+    given = request.cookies.get(COOKIE, "").encode()
+    g.admin_session = bool(token) and hmac.compare_digest(given, session_value(token).encode())
 
 
 def authorized() -> bool:
@@ -122,9 +122,11 @@ def login() -> Any:
     target = request.values.get("next", "")
     if not target.startswith("/_sandbox/ui/"):
         target = url_for("ui.conversations_page")
+    token = sandbox().settings.admin_token
+    if not token:
+        return redirect(target)  # nothing to sign in to
     if request.method == "GET":
         return render_template("ui/login.html", next=target, wrong=False)
-    token = sandbox().settings.admin_token or ""
     given = request.form.get("token", "")
     if not same_origin() or not hmac.compare_digest(given.encode(), token.encode()):
         return render_template("ui/login.html", next=target, wrong=True), 401
@@ -207,7 +209,7 @@ def next_retry(engine: Sandbox, event: dict[str, Any]) -> str | None:
     """When a failing delivery will be tried again (the dispatcher's backoff policy)."""
     if event["state"] != "pending" or not event["attempts"]:
         return None
-    last = engine.inspector.store.attempts_for(event["id"])[-1]["at"]
+    last = engine.store.attempts_for(event["id"])[-1]["at"]
     delay = engine.dispatcher.policy.delay(len(event["attempts"]))
     return timestamp(last + delay / engine.clock.speed)
 
