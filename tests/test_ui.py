@@ -49,6 +49,10 @@ def test_root_redirects_to_the_ui(manual):
     assert page.status_code == 200
     assert "No messages yet" in page.text
     assert manual.get("/_sandbox/ui/static/htmx.min.js").status_code == 200
+    # "/" is the UI's now: other verbs get the API's 405 in its error shape (was a 404)
+    wrong = manual.http.post(manual.url + "/", json={})
+    assert wrong.status_code == 405
+    assert wrong.json()["type"].endswith("#wrong-verb") and wrong.headers["Allow"] == "GET"
 
 
 def test_conversations_group_both_directions_newest_first(manual, document):
