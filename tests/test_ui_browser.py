@@ -179,3 +179,19 @@ def test_controls_advance_the_manual_clock(manual, page):
     expect()(page.locator("#clock-now")).not_to_have_text(before, timeout=LIVE)
     now = manual.get("/_sandbox/clock").json()["now"]
     expect()(page.locator("#clock-now")).to_have_text(now)
+
+
+def test_the_page_polls_when_no_stream_is_free(start_sandbox, page):
+    import requests
+
+    small = start_sandbox(clock="manual", threads=2)  # one stream slot, taken below
+    held = requests.get(small.url + "/_sandbox/changes/stream", stream=True, timeout=5)
+    assert held.status_code == 200
+    try:
+        page.goto(small.url + "/_sandbox/ui/")
+        expect()(page.locator("#live-state")).to_have_text("polling")
+        small.send(message("sms-text", message__content__text="Seen by polling"))
+        row = page.locator(".conversations li")
+        expect()(row).to_contain_text("Seen by polling", timeout=LIVE + 1000)
+    finally:
+        held.close()
