@@ -155,7 +155,7 @@ def parameter_text(parameter: Any) -> str:
 def location_text(part: Mapping[str, Any]) -> str:
     lat = part.get("lat", part.get("latitude", "?"))
     where = f"{lat}, {part.get('long', part.get('longitude', '?'))}"
-    name = " ".join(str(part[k]) for k in ("name", "address") if part.get(k))
+    name = ", ".join(str(part[k]) for k in ("name", "address") if part.get(k))
     return f"{name} ({where})" if name else where
 
 

@@ -312,3 +312,45 @@ def test_odd_cookies_and_logins_without_a_token(guarded, manual):
     assert guarded.get("/_sandbox/changes").status_code == 401
     login = manual.get("/_sandbox/ui/login", allow_redirects=False)
     assert login.status_code == 302 and login.headers["Location"] == UI
+
+
+def test_content_types_are_drawn_sensibly(manual):
+    manual.send(VALID["whatsapp-template"])
+    manual.send(VALID["whatsapp-image"])
+    whatsapp = VALID["whatsapp-template"]
+    customer, business = whatsapp["to"]["number"], whatsapp["from"]["number"]
+    for content in (
+        {"type": "location", "location": {"lat": "51.5", "long": "-0.12", "name": "Kiosk"}},
+        {"type": "file", "file": {"url": "https://example.com/terms.pdf"}},
+    ):
+        injected = manual.http.post(
+            f"{manual.url}/_sandbox/inbound",
+            json={"channel": "whatsapp", "from": customer, "to": business, "content": content},
+        )
+        assert injected.status_code == 201, injected.text
+    manual.sandbox.dispatcher.wait_idle(5)
+    html = manual.get(f"/_sandbox/ui/c/whatsapp/{business}/{customer}").text
+    params = re.findall(r'<span class="param">([^<]*)</span>', html)
+    assert "9b6b4fcb_da19_4a26_8fe8_78074a91b584:verify" in html and params == [
+        "Acme",
+        "64873",
+        "10",
+    ]
+    assert '<img src="https://example.com/menu.jpeg" alt="Menu"' in html
+    assert re.search(r"📍 Kiosk, [^<(]+ \(51\.5, -0\.12\)", html)  # Faker adds an address
+    assert '<a href="https://example.com/terms.pdf" rel="noreferrer noopener">file:' in html
+
+
+def test_custom_and_unknown_content_is_summarised():
+    from sandbox.conversations import describe
+
+    custom = describe({"type": "custom", "custom": {"type": "reaction", "emoji": "👍"}})
+    assert custom == {
+        "type": "custom",
+        "text": None,
+        "summary": '{"type": "reaction", "emoji": "👍"}',
+    }
+    v1_reaction = describe({"type": "reaction", "reaction": {"action": "react", "emoji": "👍"}})
+    assert v1_reaction["summary"] == '{"action": "react", "emoji": "👍"}'
+    long = describe({"type": "custom", "custom": {"x": "y" * 500}})
+    assert len(long["summary"]) == 120
