@@ -39,14 +39,10 @@ class Cursor:
         return cls(*(int(p) for p in parts))
 
 
-def microseconds(at: float | None) -> int:
-    return 0 if at is None else round(at * 1_000_000)
-
-
 def head(store: Store) -> Cursor:
     """The cursor of 'now': nothing before it is news."""
     row = journal.feed_head(store)
-    return Cursor(row["seq"], row["attempt"], microseconds(row["occurred_at"]), row["event"] or 0)
+    return Cursor(row["seq"], row["attempt"], row["occurred_us"] or 0, row["event"] or 0)
 
 
 def changes(store: Store, since: Cursor, limit: int = MAX_CHANGES) -> dict[str, Any]:
@@ -57,7 +53,7 @@ def changes(store: Store, since: Cursor, limit: int = MAX_CHANGES) -> dict[str, 
     cursor = Cursor(
         messages[-1]["seq"] if messages else since.seq,
         attempts[-1]["id"] if attempts else since.attempt,
-        microseconds(events[-1]["occurred_at"]) if events else since.occurred_us,
+        events[-1]["occurred_us"] if events else since.occurred_us,
         events[-1]["id"] if events else since.event,
     )
     items = [message_change(r) for r in messages]

@@ -483,12 +483,15 @@ def messages_after(store: Store, seq: int, limit: int) -> list[dict[str, Any]]:
     )
 
 
+OCCURRED_US = "CAST(ROUND(occurred_at * 1000000) AS INTEGER)"  # rounded here, and only here
+
+
 def occurrences_after(store: Store, at_us: int, event_id: int, limit: int) -> list[dict[str, Any]]:
     """Events that occurred after (``at_us`` microseconds, ``event_id``), in that order."""
-    us = "CAST(ROUND(occurred_at * 1000000) AS INTEGER)"
+    us = OCCURRED_US
     return store.query(
-        "SELECT id, message_uuid, kind, status, state, occurred_at FROM events "
-        f"WHERE occurred_at IS NOT NULL AND ({us} > ? OR ({us} = ? AND id > ?)) "
+        f"SELECT id, message_uuid, kind, status, state, occurred_at, {us} AS occurred_us "
+        f"FROM events WHERE occurred_at IS NOT NULL AND ({us} > ? OR ({us} = ? AND id > ?)) "
         f"ORDER BY {us}, id LIMIT ?",
         (at_us, at_us, event_id, limit),
     )
@@ -505,11 +508,12 @@ def attempts_after(store: Store, attempt_id: int, limit: int) -> list[dict[str, 
 
 def feed_head(store: Store) -> dict[str, Any]:
     """The newest message seq, attempt id and event occurrence: where a change feed stands."""
+    last = (
+        f"SELECT {OCCURRED_US} AS occurred_us, id FROM events WHERE occurred_at IS NOT NULL "
+        f"ORDER BY {OCCURRED_US} DESC, id DESC LIMIT 1"
+    )
     return store.query(
         "SELECT (SELECT COALESCE(MAX(seq), 0) FROM messages) AS seq, "
         "(SELECT COALESCE(MAX(id), 0) FROM attempts) AS attempt, "
-        "(SELECT occurred_at FROM events WHERE occurred_at IS NOT NULL "
-        " ORDER BY occurred_at DESC, id DESC LIMIT 1) AS occurred_at, "
-        "(SELECT id FROM events WHERE occurred_at IS NOT NULL "
-        " ORDER BY occurred_at DESC, id DESC LIMIT 1) AS event"
+        f"(SELECT occurred_us FROM ({last})) AS occurred_us, (SELECT id FROM ({last})) AS event"
     )[0]

@@ -6,6 +6,7 @@ The browser-driven tests are in test_ui_browser.py; these need no browser.
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 
@@ -354,3 +355,26 @@ def test_custom_and_unknown_content_is_summarised():
     assert v1_reaction["summary"] == '{"action": "react", "emoji": "👍"}'
     long = describe({"type": "custom", "custom": {"x": "y" * 500}})
     assert len(long["summary"]) == 120
+
+
+def test_feed_cursor_rounds_like_the_journal_on_half_microseconds():
+    """A time whose microseconds end in exactly .5 (Python rounds it to even, SQLite away
+    from zero) must not come back as news after the cursor that covers it."""
+    from sandbox import feed
+    from sandbox.store import Store
+
+    at = 1_796_178_491.0
+    while not ((at * 1e6) % 1 == 0.5 and int(at * 1e6) % 2 == 0):
+        at = math.nextafter(at, math.inf)  # two steps from here
+    store = Store()
+    row = {"uuid": "u1", "direction": "outbound", "received_at": at, "request": {}}
+    (event_id,) = store.add_message(
+        row, [{"position": 0, "kind": "status", "step": {"status": "submitted"}, "due_at": at}]
+    )
+    store.occurred(event_id, "u1", at, "{}", None, "unsent", "submitted")
+    cursor = feed.head(store)
+    assert feed.changes(store, cursor)["changes"] == []
+    everything = feed.changes(store, feed.Cursor())
+    assert [c["type"] for c in everything["changes"]] == ["message", "event"]
+    assert everything["cursor"] == str(cursor)
+    store.close()

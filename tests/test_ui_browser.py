@@ -166,6 +166,12 @@ def test_narrow_screen_and_dark_mode(manual, browser):
     page.locator(".conversations a").first.click()
     expect()(page.locator(".bubble.inbound")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.locator(".bubble.outbound .meta a").click()  # the message's details
+    expect()(page.locator(".event").first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    for path in ("", "webhooks", "controls"):
+        page.goto(f"{manual.url}/_sandbox/ui/{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(18, 20, 23)"
     context.close()
