@@ -447,3 +447,102 @@ def decode_message(row: dict[str, Any]) -> dict[str, Any]:
         if row.get(key):
             row[key] = json.loads(row[key])
     return row
+
+
+# read-only queries for the UI's read model (sandbox/conversations.py, sandbox/feed.py) ---
+
+CONVERSATION_KEY = (
+    "m.channel AS channel, "
+    "CASE m.direction WHEN 'inbound' THEN m.to_addr ELSE m.from_addr END AS business, "
+    "CASE m.direction WHEN 'inbound' THEN m.from_addr ELSE m.to_addr END AS customer"
+)
+
+
+def find_conversations(store: Store, query: Query, search: str | None) -> list[dict[str, Any]]:
+    """Messages matching ``query`` (and ``search`` in addresses or request text), grouped by
+    (channel, business, customer); newest activity first, ``query.limit`` groups."""
+    where, params = query.where(MESSAGE_COLUMNS_BY_FILTER, "m.received_at", "m.seq")
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where += " AND (m.to_addr LIKE ? ESCAPE '\\' OR m.from_addr LIKE ? ESCAPE '\\' "
+        where += "OR m.request LIKE ? ESCAPE '\\')"
+        params += [pattern] * 3
+    return store.query(
+        f"SELECT {CONVERSATION_KEY}, COUNT(*) AS messages, "
+        "SUM(m.direction = 'outbound') AS outbound, SUM(m.direction = 'inbound') AS inbound, "
+        f"MAX(m.seq) AS last_seq FROM messages m WHERE {where} "
+        "GROUP BY 1, 2, 3 ORDER BY last_seq DESC LIMIT ?",
+        [*params, query.limit],
+    )
+
+
+def messages_by_seq(store: Store, seqs: Sequence[int]) -> list[dict[str, Any]]:
+    marks = ", ".join("?" * len(seqs)) or "NULL"
+    rows = store.query(f"SELECT * FROM messages WHERE seq IN ({marks})", list(seqs))
+    return [decode_message(r) for r in rows]
+
+
+def conversation_messages(
+    store: Store, channel: str, business: str, customer: str, limit: int
+) -> list[dict[str, Any]]:
+    """The newest ``limit`` messages between a business and a customer, oldest first."""
+    rows = store.query(
+        "SELECT * FROM messages WHERE channel = ? AND ("
+        "(direction = 'outbound' AND from_addr = ? AND to_addr = ?) OR "
+        "(direction = 'inbound' AND to_addr = ? AND from_addr = ?)) "
+        "ORDER BY seq DESC LIMIT ?",
+        (channel, business, customer, business, customer, limit),
+    )
+    return [decode_message(r) for r in reversed(rows)]
+
+
+def events_of_messages(store: Store, uuids: Sequence[str]) -> list[dict[str, Any]]:
+    marks = ", ".join("?" * len(uuids)) or "NULL"
+    return store.query(
+        f"SELECT * FROM events WHERE message_uuid IN ({marks}) ORDER BY message_uuid, position",
+        list(uuids),
+    )
+
+
+def messages_after(store: Store, seq: int, limit: int) -> list[dict[str, Any]]:
+    return store.query(
+        "SELECT seq, uuid, direction, channel, status FROM messages WHERE seq > ? "
+        "ORDER BY seq LIMIT ?",
+        (seq, limit),
+    )
+
+
+OCCURRED_US = "CAST(ROUND(occurred_at * 1000000) AS INTEGER)"  # rounded here, and only here
+
+
+def occurrences_after(store: Store, at_us: int, event_id: int, limit: int) -> list[dict[str, Any]]:
+    """Events that occurred after (``at_us`` microseconds, ``event_id``), in that order."""
+    us = OCCURRED_US
+    return store.query(
+        f"SELECT id, message_uuid, kind, status, state, occurred_at, {us} AS occurred_us "
+        f"FROM events WHERE occurred_at IS NOT NULL AND ({us} > ? OR ({us} = ? AND id > ?)) "
+        f"ORDER BY {us}, id LIMIT ?",
+        (at_us, at_us, event_id, limit),
+    )
+
+
+def attempts_after(store: Store, attempt_id: int, limit: int) -> list[dict[str, Any]]:
+    return store.query(
+        "SELECT a.id, a.event_id, a.status_code, a.error, e.message_uuid, e.state "
+        "FROM attempts a JOIN events e ON e.id = a.event_id WHERE a.id > ? "
+        "ORDER BY a.id LIMIT ?",
+        (attempt_id, limit),
+    )
+
+
+def feed_head(store: Store) -> dict[str, Any]:
+    """The newest message seq, attempt id and event occurrence: where a change feed stands."""
+    last = (
+        f"SELECT {OCCURRED_US} AS occurred_us, id FROM events WHERE occurred_at IS NOT NULL "
+        f"ORDER BY {OCCURRED_US} DESC, id DESC LIMIT 1"
+    )
+    return store.query(
+        "SELECT (SELECT COALESCE(MAX(seq), 0) FROM messages) AS seq, "
+        "(SELECT COALESCE(MAX(id), 0) FROM attempts) AS attempt, "
+        f"(SELECT occurred_us FROM ({last})) AS occurred_us, (SELECT id FROM ({last})) AS event"
+    )[0]

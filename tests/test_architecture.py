@@ -52,12 +52,15 @@ RANKS = {
     "dispatcher": 8,
     "timeline": 9,
     "inspection": 10,
+    "feed": 2,
+    "conversations": 2,
     "engine": 11,
     "engine_v1": 11.5,  # the v1 adapter's bridge to Sandbox.send (issue #12)
     "web.errors": 12,
     "web.api": 12,
     "web.admin": 12,
     "web.v1": 12.5,
+    "web.ui": 12,
     "web": 13,
     "server": 14,
     "cli": 15,
@@ -66,7 +69,7 @@ RANKS = {
     "": 16,
 }
 ONLY_IN = {
-    "flask": {"web", "web.api", "web.admin", "web.errors", "web.v1"},
+    "flask": {"web", "web.api", "web.admin", "web.errors", "web.v1", "web.ui"},
     "werkzeug": {"web", "web.api", "web.admin", "web.errors", "web.v1"},
     "granian": {"server"},
     "pytest": {"pytest_plugin"},

@@ -130,7 +130,7 @@ def test_wrong_method_is_405(client, method):
     assert response.headers["Allow"] == "POST"
 
 
-@pytest.mark.parametrize("path", ["/", "/v0.1/message", "/v2/messages", "/v0.1/messages/extra"])
+@pytest.mark.parametrize("path", ["/v0.1/message", "/v2/messages", "/v0.1/messages/extra"])
 def test_unknown_path_is_404(client, path):
     response = client.post_raw(b"{}", JSON, path=path)
     assert_problem(response, 404, "not-found", "Not Found", f"There is no resource at {path}.")

@@ -11,7 +11,7 @@ from flask import Flask, Response, g, request
 from ..config import Settings
 from ..engine import Sandbox
 from ..engine_v1 import V1Api
-from . import admin, api, v1
+from . import admin, api, ui, v1
 from .budget import Budget
 from .errors import register_error_handlers
 
@@ -38,6 +38,7 @@ def create_app(
     app.register_blueprint(api.bp)
     app.register_blueprint(v1.bp)
     app.register_blueprint(admin.bp)
+    ui.register(app)
     register_error_handlers(app)
     app.before_request(start_request)
     app.after_request(finish_request)

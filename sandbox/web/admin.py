@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from .. import problems
 from ..config import ConfigError
@@ -40,7 +40,8 @@ def sandbox() -> Sandbox:
 @bp.before_request
 def check_admin_token() -> None:
     token = sandbox().settings.admin_token
-    if not token or request.endpoint in OPEN_ENDPOINTS:
+    # g.admin_session: the UI's session cookie was valid (web/ui.py, checked before this)
+    if not token or request.endpoint in OPEN_ENDPOINTS or g.get("admin_session"):
         return
     # The scheme is case-insensitive (RFC 7235 §2.1), as on /v0.1/messages.
     scheme, _, given = request.headers.get("Authorization", "").strip().partition(" ")
