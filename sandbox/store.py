@@ -55,9 +55,13 @@ INSERT_EVENT = (
 UPDATE_OCCURRED = (
     "UPDATE events SET occurred_at = ?, payload = ?, url = ?, state = ?, problem = ? WHERE id = ?"
 )
-# The in-memory journal is trimmed after this many new messages (by the dispatcher's
-# thread, between batches: never on the accept path).
+# The in-memory journal is trimmed after retention/10 new messages (at least 100), by the
+# dispatcher's thread between batches, never on the accept path. A trim looks at every
+# message below the cutoff once, open ones too: less often keeps that cheap when the
+# messages still open outnumber the retention (sends/s × a message's life > the limit).
 TRIM_EVERY = 100
+# The messages a trim drops, chosen by one scan and then deleted table by table.
+TRIMMED = "CREATE TEMP TABLE IF NOT EXISTS trimmed (seq INTEGER PRIMARY KEY, uuid TEXT NOT NULL)"
 
 # ?scope=NAME: the messages of one credential, sent with it as api key or application id.
 SCOPE_FILTER = "scope"
@@ -200,6 +204,7 @@ class Store:
         self.retention = retention if path is None else None
         self.lock = threading.RLock()
         self.added_since_trim = 0
+        self.trim_every = max(TRIM_EVERY, (retention or 0) // 10)
         self._closed = False
         self.changed = threading.Condition()
         self.version = 0
@@ -214,6 +219,7 @@ class Store:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
         migrate(self.db, self.path)
+        self.db.execute(TRIMMED)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -291,15 +297,15 @@ class Store:
 
     @property
     def trim_due(self) -> bool:
-        """Has the in-memory journal taken ``TRIM_EVERY`` messages since its last trim?"""
-        return self.retention is not None and self.added_since_trim >= TRIM_EVERY
+        """Has the in-memory journal taken ``trim_every`` messages since its last trim?"""
+        return self.retention is not None and self.added_since_trim >= self.trim_every
 
     def trim(self) -> int:
         """Forget the oldest settled messages beyond the retention; how many went.
 
         Messages with events still to occur or to deliver stay (nothing accepted is lost):
         the journal holds the retention plus those. Cheap: the cutoff is one step along
-        the primary key, and only rows below it are looked at, each by its own index.
+        the primary key, and only rows below it are looked at, once, each through an index.
         """
         if self.retention is None:
             return 0
@@ -310,12 +316,20 @@ class Store:
             ).fetchone()
             if cutoff is None:
                 return 0
-            still_open = (
-                "SELECT 1 FROM events e WHERE e.message_uuid = messages.uuid "
-                f"AND e.state IN ({OPEN_MARKS})"
+            db.execute(
+                "INSERT INTO temp.trimmed (seq, uuid) SELECT seq, uuid FROM messages m "
+                "WHERE seq <= ? AND NOT EXISTS (SELECT 1 FROM events e WHERE "
+                f"e.message_uuid = m.uuid AND e.state IN ({OPEN_MARKS}))",
+                (cutoff[0], *OPEN_STATES),
             )
-            where = f"seq <= ? AND NOT EXISTS ({still_open})"
-            return len(delete_messages(db, where, [cutoff[0], *OPEN_STATES]))
+            chosen = "SELECT uuid FROM temp.trimmed"
+            db.execute(
+                "DELETE FROM attempts WHERE event_id IN "
+                f"(SELECT id FROM events WHERE message_uuid IN ({chosen}))"
+            )
+            db.execute(f"DELETE FROM events WHERE message_uuid IN ({chosen})")
+            db.execute("DELETE FROM messages WHERE seq IN (SELECT seq FROM temp.trimmed)")
+            return db.execute("DELETE FROM temp.trimmed").rowcount
 
     # events and delivery attempts ---------------------------------------------------
 
