@@ -39,8 +39,8 @@ MAX_LAG = 0.05
 MAX_PACE_WAIT = 1.0
 # On a real clock, after a batch smaller than BATCH the worker lets events gather this
 # long: fewer, larger transactions and fewer hand-overs of the journal's lock and the GIL
-# between it and the accepts (in-process: 350 → see docs/performance.md). It bounds the
-# added lag; the manual clock never pauses (its steps wait for the worker).
+# between it and the accepts (in-process, 350 → 243 µs a send). It adds at most this
+# much lag; the manual clock never pauses (its steps wait for the worker).
 PAUSE = 0.005
 
 

@@ -15,6 +15,7 @@ import requests
 from .conftest import BASIC
 from .samples import VALID
 from .test_resources import open_fds
+from .test_resources import until as eventually
 
 SECONDS = 20
 CLIENTS = 4
@@ -90,3 +91,10 @@ def test_sustained_sends_keep_the_journal_bounded_and_events_on_time(start_sandb
     assert lags[int(len(lags) * 0.99)] <= 250, lags[-20:]
     assert threading.active_count() <= threads + 2  # (a closing client thread or two)
     assert open_fds() <= fds + 8
+
+    # Once everything settled the dispatcher holds nothing for any message, trimmed or not.
+    assert eventually(lambda: not store.count_events("scheduled"), store)
+    dispatcher = client.sandbox.dispatcher
+    with dispatcher.cond:
+        assert dispatcher.schedule.tasks() == []
+        assert dispatcher.senders.queued() == [] and dispatcher.senders.chains == {}
