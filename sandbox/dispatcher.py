@@ -267,6 +267,7 @@ class Dispatcher:
         self.working = 0
         self.running = False
         self.pause = 0.0 if isinstance(clock, ManualClock) else PAUSE
+        lifecycle.when_maintenance_due(self.wakeup)
         self._thread: threading.Thread | None = None
 
     # lifecycle -------------------------------------------------------------------------
@@ -300,10 +301,9 @@ class Dispatcher:
             head = self.schedule.next_due()
             for event in events:
                 self.schedule.add(event.due_at, "occur", Task.of(event))
-            # The worker sleeps until the head is due: wake it only if that changed (or
-            # the journal wants trimming), not on every accept.
-            first = self.schedule.next_due()
-            if first != head or self.lifecycle.maintenance_due():
+            # The worker sleeps until the head is due: wake it only if that changed, not
+            # on every accept (the journal wakes it itself when a trim is due).
+            if self.schedule.next_due() != head:
                 self.cond.notify_all()
 
     def keep_pace(self) -> None:

@@ -172,6 +172,10 @@ class Lifecycle:
     def maintenance_due(self) -> bool:
         return self.store.trim_due
 
+    def when_maintenance_due(self, wakeup: Callable[[], None]) -> None:
+        """Call ``wakeup`` whenever a message makes the journal due for a trim."""
+        self.store.on_trim_due = wakeup
+
     def maintain(self) -> int:
         """Between batches: trim the in-memory journal to its retention; how many went."""
         return self.store.trim() if self.store.trim_due else 0

@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -205,6 +205,9 @@ class Store:
         self.lock = threading.RLock()
         self.added_since_trim = 0
         self.trim_every = max(TRIM_EVERY, (retention or 0) // 10)
+        # Called (outside the lock) after an insert once a trim is due: whoever trims
+        # (the dispatcher's worker) wakes up, whichever path journaled the message.
+        self.on_trim_due: Callable[[], None] | None = None
         self._closed = False
         self.changed = threading.Condition()
         self.version = 0
@@ -285,6 +288,8 @@ class Store:
                 for event in events
             ]
             self.added_since_trim += 1
+        if self.on_trim_due is not None and self.trim_due:
+            self.on_trim_due()
         return ids
 
     def get_message(self, uuid: str) -> dict[str, Any] | None:

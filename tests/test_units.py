@@ -17,6 +17,7 @@ from sandbox import versions
 from sandbox.clock import ManualClock
 from sandbox.config import Settings
 from sandbox.dispatcher import Dispatcher, RetryPolicy, Schedule, Task
+from sandbox.engine import Sandbox
 from sandbox.lifecycle import DueEvent, Lifecycle
 from sandbox.message import Origin
 from sandbox.migrations import LATEST, MIGRATIONS
@@ -31,6 +32,7 @@ from sandbox.webhooks import WebhookBuilder
 
 from .receiver import Behaviour
 from .samples import VALID
+from .test_resources import until
 
 # Schedule ------------------------------------------------------------------------------
 
@@ -162,6 +164,18 @@ def test_store_trim_takes_the_events_and_attempts_of_what_it_drops():
     assert store.query("SELECT DISTINCT message_uuid FROM events") == [{"message_uuid": new}]
     assert store.query("SELECT * FROM attempts") == []
     assert Store(retention=None).trim() == 0  # unbounded: never trimmed
+
+
+def test_the_worker_trims_messages_journaled_without_events():
+    """A path that journals a message with no events (a scripted error answer, a v1 send
+    journaled directly) still gets the journal trimmed: the store wakes the worker."""
+    message = versions.v0_1.to_message(VALID["sms-text"])
+    with Sandbox(Settings(journal_limit=100)) as sandbox:
+        store = sandbox.store
+        for i in range(250):
+            store.add_message(outbound_row(message, f"m{i}", "k", None, (429, {}), "t"))
+        assert until(lambda: store.get_message("m99") is None, store)  # trimmed at the 200th
+        assert 100 <= store.count_messages() <= 100 + store.trim_every
 
 
 def test_a_version_1_journal_file_is_upgraded_with_the_indexes(tmp_path):
