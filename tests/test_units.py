@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
+import threading
 from contextlib import closing
 from dataclasses import replace
 
@@ -291,3 +292,27 @@ def test_dispatcher_forgets_cancelled_messages(parts, receiver):
     timeline.advance(5)
     assert [r.json["message_uuid"] for r in receiver.on("/s")] == ["kept"]
     assert store.events_for("gone")[0]["state"] == EventState.SCHEDULED
+
+
+def test_accepts_wait_while_the_worker_is_behind_and_go_when_it_catches_up(receiver):
+    spec = Spec.load()
+    runtime = Runtime(Settings(status_url=receiver.url + "/s"))
+    builder = WebhookBuilder(versions.renderers(spec), lambda: runtime.state)
+    clock = ManualClock(start=1_000_000.0)
+    lifecycle = Lifecycle(Store(), builder, clock)
+    dispatcher = Dispatcher(lifecycle, clock, Transport(5.0))
+    dispatcher.keep_pace()  # not running: never held
+    dispatcher.running = True  # no worker thread: this test plays it
+    dispatcher.schedule_events(accept(lifecycle, "m", ["submitted"], clock.now()))
+    clock.set(clock.now() + 2)  # due after 1 s: now 1 s overdue
+    assert dispatcher.behind()
+    held = threading.Thread(target=dispatcher.keep_pace)
+    held.start()
+    held.join(0.3)
+    assert held.is_alive()  # the send waits for the worker
+    with dispatcher.cond:
+        dispatcher.schedule.pop_due(clock.now())  # the worker took the due event
+        dispatcher.cond.notify_all()
+    held.join(0.5)
+    assert not held.is_alive()
+    assert not dispatcher.behind()
