@@ -16,7 +16,6 @@ import logging
 import random
 import threading
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -63,13 +62,14 @@ class Randomness:
     def __init__(self, seed: int | None) -> None:
         self.seeded = seed is not None
         self._rng = random.Random(seed)
+        # Unseeded, uuids come from a generator seeded once from the OS, not from
+        # os.urandom per message (uuid4: ~70 µs a send on this VM, against ~2 µs).
+        self._uuids = self._rng if self.seeded else random.Random()
         self._lock = threading.Lock()
 
     def message_uuid(self) -> str:
-        if not self.seeded:
-            return str(uuid.uuid4())
         with self._lock:
-            return uuid_from(self._rng)
+            return uuid_from(self._uuids)
 
     def child(self) -> random.Random:
         """A generator of its own for one message, drawn from the main one in request order.
@@ -156,6 +156,7 @@ class Sandbox:
         self, message: Message, principal: Principal, trace_id: str, scenario: str | None = None
     ) -> Answer:
         """Accept one message (already parsed and validated by its version's adapter)."""
+        self.dispatcher.keep_pace()
         api_key, application_id = principal.api_key, principal.application_id
         facts = Facts.of(message, api_key, application_id)
         state = self.runtime.state

@@ -10,8 +10,7 @@ an event's state goes through this module.
 from __future__ import annotations
 
 import logging
-import sqlite3
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +19,7 @@ from .message import InboundEvent, Origin
 from .scenarios import PlannedEvent
 from .signing import signature_header
 from .states import EventState
-from .store import Store, inbound_row
+from .store import Occurrence, Store, inbound_row
 from .transport import Outcome
 from .versions import journaled_message
 from .webhooks import Webhook, WebhookBuilder
@@ -85,46 +84,57 @@ class Lifecycle:
 
     def occur(self, due: DueEvent) -> Delivery | None:
         """The event occurs now: render, check and journal it; its Delivery if it is to go."""
+        return self.occur_batch([due])[0]
+
+    def occur_batch(self, dues: Sequence[DueEvent]) -> list[Delivery | None]:
+        """Many events occur now, journaled in one transaction; a Delivery (or None) each.
+
+        Rendering happens outside the journal's lock; an event that cannot be rendered is
+        journaled as invalid on its own and the others go on.
+        """
         when = self.clock.now()
+        webhooks = [self.render(due, when) for due in dues]
+        changes = [
+            self.occurrence(due, webhook, when)
+            for due, webhook in zip(dues, webhooks, strict=True)
+            if webhook is not None
+        ]
+        kept = self.store.occurred_batch(changes)
+        return [
+            delivery_of(due, webhook) if webhook and due.event_id in kept else None
+            for due, webhook in zip(dues, webhooks, strict=True)
+        ]
+
+    def render(self, due: DueEvent, when: float) -> Webhook | None:
+        """The event's webhook, or None after journaling why it could not be built."""
         try:
-            webhook = self.webhooks.build(due.kind, due.message_uuid, due.step, due.origin, when)
+            return self.webhooks.build(due.kind, due.message_uuid, due.step, due.origin, when)
         except Exception as exc:  # a scenario or sandbox bug: journaled, the rest goes on
             self.broken(due, exc)
             return None
+
+    def occurrence(self, due: DueEvent, webhook: Webhook, when: float) -> Occurrence:
+        """What the journal records for an event that occurred with this webhook."""
         text = webhook.body.decode("utf-8")
         if webhook.problem:
             log.error("BUG: event %s payload fails the spec: %s", due.event_id, webhook.problem)
-            self.store.invalid(due.event_id, when, text, webhook.problem)
-            return None
+            return Occurrence(
+                due.event_id,
+                due.message_uuid,
+                when,
+                text,
+                None,
+                EventState.INVALID,
+                problem=webhook.problem,
+            )
         state = EventState.PENDING if webhook.url else EventState.UNSENT
         status = due.step.get("status") if due.kind == "status" else None
-        if not self.store.occurred(
-            due.event_id, due.message_uuid, when, text, webhook.url, state, status
-        ):
-            return None  # its message was reset meanwhile: nothing to send
+        reply = None
         if webhook.inbound is not None and due.origin.message is not None:
-            self.journal_reply(webhook.inbound, due.origin)
-        return delivery_of(due, webhook)
-
-    def journal_reply(self, reply: InboundEvent, origin: Origin) -> None:
-        """A scenario's reply is an inbound message too: listed with the injected ones.
-
-        Its webhook goes out even if the listing fails (a uuid already journaled by a
-        seeded run before a restart, say): the failure is logged, not the event's.
-        """
-        row = inbound_row(
-            reply.message_uuid,
-            reply.channel,
-            reply.customer,
-            reply.business,
-            reply.content,
-            origin.api_key,
-            origin.application_id,
+            reply = reply_row(webhook.inbound, due.origin)
+        return Occurrence(
+            due.event_id, due.message_uuid, when, text, webhook.url, state, status, reply=reply
         )
-        try:
-            self.store.add_message(row)
-        except sqlite3.Error:
-            log.exception("the reply %s could not be listed as a message", reply.message_uuid)
 
     def broken(self, due: DueEvent, exc: BaseException) -> None:
         """A bug while an event occurred: journaled as invalid (never left 'scheduled')."""
@@ -159,6 +169,17 @@ class Lifecycle:
         )
         return state if still_there else None
 
+    def maintenance_due(self) -> bool:
+        return self.store.trim_due
+
+    def when_maintenance_due(self, wakeup: Callable[[], None]) -> None:
+        """Call ``wakeup`` whenever a message makes the journal due for a trim."""
+        self.store.on_trim_due = wakeup
+
+    def maintain(self) -> int:
+        """Between batches: trim the in-memory journal to its retention; how many went."""
+        return self.store.trim() if self.store.trim_due else 0
+
     def open_events(self) -> tuple[list[Delivery], list[DueEvent]]:
         """After a restart: deliveries not yet settled (by position), events not yet due."""
         deliveries, due = [], []
@@ -170,9 +191,24 @@ class Lifecycle:
         return sorted(deliveries, key=lambda d: d.position), due
 
 
+def reply_row(reply: InboundEvent, origin: Origin) -> dict[str, Any]:
+    """A scenario's reply is an inbound message too: listed with the injected ones (once:
+    a uuid a seeded run journaled before a restart is not listed again, but its webhook
+    still goes out)."""
+    return inbound_row(
+        reply.message_uuid,
+        reply.channel,
+        reply.customer,
+        reply.business,
+        reply.content,
+        origin.api_key,
+        origin.application_id,
+    )
+
+
 def delivery_of(due: DueEvent, webhook: Webhook) -> Delivery | None:
-    """What the dispatcher is to send for an event that occurred (None: no URL)."""
-    if webhook.url is None:
+    """What the dispatcher is to send for an event that occurred (None: no URL, or invalid)."""
+    if webhook.url is None or webhook.problem:
         return None
     origin = due.origin
     return Delivery(

@@ -67,7 +67,14 @@ CREATE TABLE IF NOT EXISTS attempts (
 CREATE INDEX IF NOT EXISTS attempts_event ON attempts (event_id);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1,)
+# Version 2: what the hot queries filter on. The dispatcher's restart scan, the state
+# counts and the waits for settled webhooks look events up by state (in due order); the
+# trim finds a message's open events through UNIQUE (message_uuid, position).
+V2 = """
+CREATE INDEX IF NOT EXISTS events_state ON events (state, due_at);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2)
 LATEST = len(MIGRATIONS)
 TABLES = ("messages", "events", "attempts")
 

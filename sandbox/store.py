@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +40,28 @@ MESSAGE_COLUMNS = (
     "trace_id",
 )
 
+
+JSON_COLUMNS = (MESSAGE_COLUMNS.index("request"), MESSAGE_COLUMNS.index("response_body"))
+INSERT_MESSAGE = (
+    f"INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(MESSAGE_COLUMNS))})"
+)
+# A scenario's reply that a seeded run journaled before a restart is listed once.
+INSERT_REPLY = INSERT_MESSAGE.replace("INSERT", "INSERT OR IGNORE", 1)
+INSERT_EVENT = (
+    "INSERT INTO events (message_uuid, position, kind, status, step, due_at, state, "
+    "api_key, application_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+UPDATE_OCCURRED = (
+    "UPDATE events SET occurred_at = ?, payload = ?, url = ?, state = ?, problem = ? WHERE id = ?"
+)
+# The in-memory journal is trimmed after retention/10 new messages (at least 100), by the
+# dispatcher's thread between batches, never on the accept path. A trim looks at every
+# message below the cutoff once, open ones too: less often keeps that cheap when the
+# messages still open outnumber the retention (sends/s × a message's life > the limit).
+TRIM_EVERY = 100
+# The messages a trim drops, chosen by one scan and then deleted table by table.
+TRIMMED = "CREATE TEMP TABLE IF NOT EXISTS trimmed (seq INTEGER PRIMARY KEY, uuid TEXT NOT NULL)"
 
 # ?scope=NAME: the messages of one credential, sent with it as api key or application id.
 SCOPE_FILTER = "scope"
@@ -181,7 +203,11 @@ class Store:
         # An in-memory journal is bounded (oldest messages go); a file journal keeps all.
         self.retention = retention if path is None else None
         self.lock = threading.RLock()
-        self._added_since_trim = 0
+        self.added_since_trim = 0
+        self.trim_every = max(TRIM_EVERY, (retention or 0) // 10)
+        # Called (outside the lock) after an insert once a trim is due: whoever trims
+        # (the dispatcher's worker) wakes up, whichever path journaled the message.
+        self.on_trim_due: Callable[[], None] | None = None
         self._closed = False
         self.changed = threading.Condition()
         self.version = 0
@@ -196,6 +222,7 @@ class Store:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
         migrate(self.db, self.path)
+        self.db.execute(TRIMMED)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -239,39 +266,31 @@ class Store:
         self, message: Mapping[str, Any], events: Iterable[Mapping[str, Any]] = ()
     ) -> list[int]:
         """Journal one message and its planned events in one transaction; the event ids."""
-        row = {c: message.get(c) for c in MESSAGE_COLUMNS}
-        for key in ("request", "response_body"):
-            if row[key] is not None and not isinstance(row[key], str):
-                row[key] = compact_json(row[key])
+        row = message_values(message)
+        uuid, api_key, application_id = row[0], row[3], row[4]  # MESSAGE_COLUMNS order
         with self.transaction() as db:
-            db.execute(
-                f"INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)}) "
-                f"VALUES ({', '.join('?' * len(MESSAGE_COLUMNS))})",
-                [row[c] for c in MESSAGE_COLUMNS],
-            )
-            ids = [self._insert_event(db, row, event) for event in events]
-        self._trim_if_needed()
+            db.execute(INSERT_MESSAGE, row)
+            ids = [
+                db.execute(
+                    INSERT_EVENT,
+                    (
+                        uuid,
+                        event["position"],
+                        event["kind"],
+                        event["step"].get("status"),
+                        compact_json(event["step"]),
+                        event["due_at"],
+                        EventState.SCHEDULED,
+                        api_key,
+                        application_id,
+                    ),
+                ).lastrowid
+                for event in events
+            ]
+            self.added_since_trim += 1
+        if self.on_trim_due is not None and self.trim_due:
+            self.on_trim_due()
         return ids
-
-    def _insert_event(
-        self, db: sqlite3.Connection, message: Mapping[str, Any], event: Mapping[str, Any]
-    ) -> int:
-        cursor = db.execute(
-            "INSERT INTO events (message_uuid, position, kind, status, step, due_at, state, "
-            "api_key, application_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                message["uuid"],
-                event["position"],
-                event["kind"],
-                event["step"].get("status"),
-                compact_json(event["step"]),
-                event["due_at"],
-                EventState.SCHEDULED,
-                message["api_key"],
-                message["application_id"],
-            ),
-        )
-        return int(cursor.lastrowid)
 
     def get_message(self, uuid: str) -> dict[str, Any] | None:
         rows = self.query("SELECT * FROM messages WHERE uuid = ?", (uuid,))
@@ -287,22 +306,41 @@ class Store:
         where, params = scope.where()
         return self.query(f"SELECT COUNT(*) AS n FROM messages WHERE {where}", params)[0]["n"]
 
-    def _trim_if_needed(self) -> None:
-        """Keep the in-memory journal within its retention (checked every 100 inserts)."""
-        with self.lock:
-            self._added_since_trim += 1
-            if self.retention is None or self._added_since_trim < 100:
-                return
-            self._added_since_trim = 0
+    @property
+    def trim_due(self) -> bool:
+        """Has the in-memory journal taken ``trim_every`` messages since its last trim?"""
+        return self.retention is not None and self.added_since_trim >= self.trim_every
+
+    def trim(self) -> int:
+        """Forget the oldest settled messages beyond the retention; how many went.
+
+        Messages with events still to occur or to deliver stay (nothing accepted is lost):
+        the journal holds the retention plus those. Cheap: the cutoff is one step along
+        the primary key, and only rows below it are looked at, once, each through an index.
+        """
+        if self.retention is None:
+            return 0
         with self.transaction() as db:
+            self.added_since_trim = 0
             cutoff = db.execute(
                 "SELECT seq FROM messages ORDER BY seq DESC LIMIT 1 OFFSET ?", (self.retention,)
             ).fetchone()
             if cutoff is None:
-                return
-            # Events still to be delivered keep their message: nothing accepted is lost.
-            keep = f"SELECT message_uuid FROM events WHERE state IN ({OPEN_MARKS})"
-            delete_messages(db, f"seq <= ? AND uuid NOT IN ({keep})", [cutoff[0], *OPEN_STATES])
+                return 0
+            db.execute(
+                "INSERT INTO temp.trimmed (seq, uuid) SELECT seq, uuid FROM messages m "
+                "WHERE seq <= ? AND NOT EXISTS (SELECT 1 FROM events e WHERE "
+                f"e.message_uuid = m.uuid AND e.state IN ({OPEN_MARKS}))",
+                (cutoff[0], *OPEN_STATES),
+            )
+            chosen = "SELECT uuid FROM temp.trimmed"
+            db.execute(
+                "DELETE FROM attempts WHERE event_id IN "
+                f"(SELECT id FROM events WHERE message_uuid IN ({chosen}))"
+            )
+            db.execute(f"DELETE FROM events WHERE message_uuid IN ({chosen})")
+            db.execute("DELETE FROM messages WHERE seq IN (SELECT seq FROM temp.trimmed)")
+            return db.execute("DELETE FROM temp.trimmed").rowcount
 
     # events and delivery attempts ---------------------------------------------------
 
@@ -320,14 +358,30 @@ class Store:
 
         False if the event is gone (its message was reset meanwhile): then nothing changed.
         """
+        change = Occurrence(event_id, message_uuid, when, payload, url, state, status)
+        return bool(self.occurred_batch([change]))
+
+    def occurred_batch(self, changes: Sequence[Occurrence]) -> set[int]:
+        """Many events happened, in one transaction; the ids of those still journaled.
+
+        An event whose message was reset meanwhile changes nothing (nor lists its reply).
+        """
+        kept = set()
         with self.transaction() as db:
-            updated = db.execute(
-                "UPDATE events SET occurred_at = ?, payload = ?, url = ?, state = ? WHERE id = ?",
-                (when, payload, url, state, event_id),
-            ).rowcount
-            if updated and status:
-                db.execute("UPDATE messages SET status = ? WHERE uuid = ?", (status, message_uuid))
-        return bool(updated)
+            for c in changes:
+                values = (c.when, c.payload, c.url, c.state, c.problem, c.event_id)
+                if not db.execute(UPDATE_OCCURRED, values).rowcount:
+                    continue
+                kept.add(c.event_id)
+                if c.status:
+                    db.execute(
+                        "UPDATE messages SET status = ? WHERE uuid = ?", (c.status, c.message_uuid)
+                    )
+                if c.reply is not None:
+                    self.added_since_trim += db.execute(
+                        INSERT_REPLY, message_values(c.reply)
+                    ).rowcount
+        return kept
 
     def invalid(self, event_id: int, when: float, payload: str, problem: str) -> None:
         """A payload that failed the spec's schema: a sandbox bug, journaled, never sent."""
@@ -425,6 +479,30 @@ class Store:
         where, params = scope.where()
         with self.transaction() as db:
             return delete_messages(db, where, params)
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """What one event became when it occurred: the journal's side of ``Lifecycle.occur``."""
+
+    event_id: int
+    message_uuid: str
+    when: float
+    payload: str
+    url: str | None
+    state: str
+    status: str | None = None  # the message's new status, if it moves
+    problem: str | None = None  # why the payload is invalid
+    reply: Mapping[str, Any] | None = None  # a scenario's reply, journaled as a message
+
+
+def message_values(message: Mapping[str, Any]) -> list[Any]:
+    """A message row's values in ``MESSAGE_COLUMNS`` order, JSON columns as text."""
+    values = [message.get(c) for c in MESSAGE_COLUMNS]
+    for index in JSON_COLUMNS:
+        if values[index] is not None and not isinstance(values[index], str):
+            values[index] = compact_json(values[index])
+    return values
 
 
 def delete_messages(db: sqlite3.Connection, where: str, params: Sequence[Any]) -> list[str]:

@@ -5,7 +5,12 @@ No HTTP server here; the Dispatcher's tests post to a real receiver on loopback.
 
 from __future__ import annotations
 
+import json
 import random
+import sqlite3
+import threading
+from contextlib import closing
+from dataclasses import replace
 
 import pytest
 
@@ -13,8 +18,10 @@ from sandbox import versions
 from sandbox.clock import ManualClock
 from sandbox.config import Settings
 from sandbox.dispatcher import Dispatcher, RetryPolicy, Schedule, Task
+from sandbox.engine import Sandbox
 from sandbox.lifecycle import DueEvent, Lifecycle
 from sandbox.message import Origin
+from sandbox.migrations import LATEST, MIGRATIONS
 from sandbox.runtime import Runtime
 from sandbox.scenarios import plan
 from sandbox.spec import Spec
@@ -26,6 +33,7 @@ from sandbox.webhooks import WebhookBuilder
 
 from .receiver import Behaviour
 from .samples import VALID
+from .test_resources import until
 
 # Schedule ------------------------------------------------------------------------------
 
@@ -125,17 +133,102 @@ def test_store_scope_filter_matches_api_key_or_application_id():
     assert [m["uuid"] for m in found] == ["in-1", by_app, by_key]
 
 
+def settle(store: Store, uuid: str) -> None:
+    for event in store.events_for(uuid):
+        store.occurred(event["id"], uuid, 1.0, "{}", None, EventState.UNSENT, None)
+
+
 def test_store_retention_keeps_messages_with_open_events():
     store = Store(retention=10)
-    uuids = [journal_one(store) for _ in range(100)]  # the 100th insert trims
-    assert store.count_messages() == 100  # every event is still scheduled: none may go
+    uuids = [journal_one(store) for _ in range(100)]
+    assert store.trim_due  # after TRIM_EVERY (100) messages; the accept path never trims
+    assert store.count_messages() == 100
+    assert store.trim() == 0  # every event is still scheduled: none may go
+    assert not store.trim_due
     for uuid in uuids[:95]:
-        for event in store.events_for(uuid):
-            store.occurred(event["id"], uuid, 1.0, "{}", None, EventState.UNSENT, None)
-    for _ in range(100):
-        journal_one(store)
-    assert store.get_message(uuids[0]) is None
-    assert store.get_message(uuids[99]) is not None  # still open
+        settle(store, uuid)
+    assert store.trim() == 90  # seq 1..90 are past the newest 10; all of them settled
+    assert store.get_message(uuids[89]) is None
+    assert store.get_message(uuids[90]) is not None
+    assert store.count_messages() == 10
+
+
+def test_store_trim_takes_the_events_and_attempts_of_what_it_drops():
+    store = Store(retention=1)
+    old, new = journal_one(store), journal_one(store)
+    first = store.events_for(old)[0]["id"]
+    store.occurred(first, old, 1.0, "{}", "http://x/s", EventState.PENDING, "submitted")
+    store.attempted(first, "http://x/s", 2.0, 200, 1.0, None, EventState.DELIVERED)
+    assert store.trim() == 0  # its second event is still scheduled
+    settle(store, old)
+    assert store.trim() == 1
+    assert store.query("SELECT DISTINCT message_uuid FROM events") == [{"message_uuid": new}]
+    assert store.query("SELECT * FROM attempts") == []
+    assert Store(retention=None).trim() == 0  # unbounded: never trimmed
+
+
+def test_the_worker_trims_messages_journaled_without_events():
+    """A path that journals a message with no events (a scripted error answer, a v1 send
+    journaled directly) still gets the journal trimmed: the store wakes the worker."""
+    message = versions.v0_1.to_message(VALID["sms-text"])
+    with Sandbox(Settings(journal_limit=100)) as sandbox:
+        store = sandbox.store
+        for i in range(250):
+            store.add_message(outbound_row(message, f"m{i}", "k", None, (429, {}), "t"))
+        assert until(lambda: store.get_message("m99") is None, store)  # trimmed at the 200th
+        assert 100 <= store.count_messages() <= 100 + store.trim_every
+
+
+def test_a_version_1_journal_file_is_upgraded_with_the_indexes(tmp_path):
+    path = str(tmp_path / "v1.db")
+    with closing(sqlite3.connect(path)) as db:
+        db.executescript(f"{MIGRATIONS[0]}\nPRAGMA user_version = 1;")
+        db.execute(
+            "INSERT INTO messages (uuid, direction, received_at, request) "
+            "VALUES ('kept', 'outbound', 1.0, '{}')"
+        )
+        db.commit()
+    store = Store(path)
+    assert store.query("PRAGMA user_version") == [{"user_version": LATEST}] and LATEST == 2
+    indexes = {r["name"] for r in store.query("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "events_state" in indexes
+    assert store.get_message("kept")["request"] == {}
+    plan_rows = store.query(
+        "EXPLAIN QUERY PLAN SELECT * FROM events WHERE state = 'scheduled' ORDER BY due_at"
+    )
+    assert "events_state" in " ".join(r["detail"] for r in plan_rows)
+    store.close()
+
+
+# Lifecycle: a batch of due events --------------------------------------------------------
+
+
+def test_occur_batch_journals_many_events_in_one_transaction():
+    spec = Spec.load()
+    runtime = Runtime(Settings(status_url="http://127.0.0.1:9/s"))
+    builder = WebhookBuilder(versions.renderers(spec), lambda: runtime.state)
+    store, clock = Store(), ManualClock(start=1_000_000.0)
+    lifecycle = Lifecycle(store, builder, clock)
+    dues = [e for u in ("a", "b", "gone") for e in accept(lifecycle, u, ["submitted"], 0.0)]
+    broken = replace(dues[0], kind="no-such-kind")
+    store.query("DELETE FROM events WHERE message_uuid = 'gone'")  # reset meanwhile
+    before = store.version
+    deliveries = lifecycle.occur_batch([*dues[:2], dues[2]])
+    assert store.version == before + 1  # one transaction for the whole batch
+    assert [d.message_uuid if d else None for d in deliveries] == ["a", "b", None]
+    assert json.loads(deliveries[0].body)["status"] == "submitted"
+    assert [store.events_for(u)[0]["state"] for u in ("a", "b")] == ["pending", "pending"]
+    assert store.get_message("a")["status"] == "submitted"
+    assert lifecycle.occur_batch([broken]) == [None]  # journaled as invalid, not raised
+    assert store.events_for("a")[0]["state"] == EventState.INVALID
+
+
+def test_schedule_pops_at_most_a_batch():
+    schedule = Schedule()
+    for i in range(5):
+        schedule.add(float(i), "occur", Task(f"m{i}"))
+    assert [t.message_uuid for _, t in schedule.pop_due(10.0, limit=3)] == ["m0", "m1", "m2"]
+    assert len(schedule.pop_due(10.0)) == 2
 
 
 # Dispatcher ----------------------------------------------------------------------------
@@ -199,3 +292,27 @@ def test_dispatcher_forgets_cancelled_messages(parts, receiver):
     timeline.advance(5)
     assert [r.json["message_uuid"] for r in receiver.on("/s")] == ["kept"]
     assert store.events_for("gone")[0]["state"] == EventState.SCHEDULED
+
+
+def test_accepts_wait_while_the_worker_is_behind_and_go_when_it_catches_up(receiver):
+    spec = Spec.load()
+    runtime = Runtime(Settings(status_url=receiver.url + "/s"))
+    builder = WebhookBuilder(versions.renderers(spec), lambda: runtime.state)
+    clock = ManualClock(start=1_000_000.0)
+    lifecycle = Lifecycle(Store(), builder, clock)
+    dispatcher = Dispatcher(lifecycle, clock, Transport(5.0))
+    dispatcher.keep_pace()  # not running: never held
+    dispatcher.running = True  # no worker thread: this test plays it
+    dispatcher.schedule_events(accept(lifecycle, "m", ["submitted"], clock.now()))
+    clock.set(clock.now() + 2)  # due after 1 s: now 1 s overdue
+    assert dispatcher.behind()
+    held = threading.Thread(target=dispatcher.keep_pace)
+    held.start()
+    held.join(0.3)
+    assert held.is_alive()  # the send waits for the worker
+    with dispatcher.cond:
+        dispatcher.schedule.pop_due(clock.now())  # the worker took the due event
+        dispatcher.cond.notify_all()
+    held.join(0.5)
+    assert not held.is_alive()
+    assert not dispatcher.behind()

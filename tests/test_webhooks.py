@@ -312,7 +312,8 @@ def statuses_at(receiver, path: str, message_uuid: str) -> list[dict]:
 @pytest.mark.allows_invalid_payloads
 def test_one_failing_event_does_not_strand_the_others_due_with_it(manual, receiver, monkeypatch):
     sent = [manual.send(VALID["sms-text"]).json()["message_uuid"] for _ in range(3)]
-    real = manual.sandbox.lifecycle.occur
+    lifecycle = manual.sandbox.lifecycle
+    real, real_batch = lifecycle.occur, lifecycle.occur_batch
     broken = sent[1]
 
     def occur(due):
@@ -320,7 +321,13 @@ def test_one_failing_event_does_not_strand_the_others_due_with_it(manual, receiv
             raise RuntimeError("simulated failure")  # a bug outside occur's own guard
         return real(due)
 
-    monkeypatch.setattr(manual.sandbox.lifecycle, "occur", occur)
+    def occur_batch(dues):  # the whole batch fails; the dispatcher goes one by one
+        if any(due.message_uuid == broken for due in dues):
+            raise RuntimeError("simulated failure")
+        return real_batch(dues)
+
+    monkeypatch.setattr(lifecycle, "occur", occur)
+    monkeypatch.setattr(lifecycle, "occur_batch", occur_batch)
     manual.sandbox.advance(30)  # all three messages' events fall due together
     for message_uuid in (sent[0], sent[2]):
         assert [p["status"] for p in statuses(receiver, message_uuid)] == ["submitted", "delivered"]
