@@ -10,8 +10,10 @@ SDK's own models (`vonage_messages`); each case names the Vonage snippet it foll
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -464,7 +466,7 @@ def expected_credentials(sdk: Vonage) -> tuple[str | None, str | None]:
     return (None, APPLICATION_ID) if sdk.http_client.auth.application_id else (API_KEY, None)
 
 
-def assert_journaled(sdk: Vonage, sandbox: Sandbox, message: m.BaseMessage) -> dict:
+def assert_journaled(sdk: Vonage, sandbox: Sandbox, message: m.BaseMessage) -> str:
     """Send with the SDK; the sandbox answered 202 and journaled the very body the SDK sent."""
     response = sdk.messages.send(message)
     assert sdk.http_client.last_response.status_code == 202
@@ -475,12 +477,13 @@ def assert_journaled(sdk: Vonage, sandbox: Sandbox, message: m.BaseMessage) -> d
     entry = sandbox.journal(response.message_uuid)
     assert (entry["request"], entry["channel"]) == (body, body["channel"])
     assert (entry["api_key"], entry["application_id"]) == expected_credentials(sdk)
-    return body
+    return response.message_uuid
 
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_the_sdk_sends_every_channel_and_type(sdk, sandbox, name):
-    body = assert_journaled(sdk, sandbox, CASES[name][1])
+    assert_journaled(sdk, sandbox, CASES[name][1])
+    body = sent_body(sdk)
     assert f"{body['channel']}/{body['message_type']}" == name
 
 
@@ -522,11 +525,11 @@ def test_mark_whatsapp_message_read(sdk, sandbox):
 
 
 def test_revoke_an_rcs_message(sdk, sandbox):
-    sent = sdk.messages.send(m.RcsText(to=TO, from_="AcmeRCS", text="Changed my mind"))
-    assert sdk.messages.revoke_rcs_message(sent.message_uuid) is None
+    sent = assert_journaled(sdk, sandbox, m.RcsText(to=TO, from_="AcmeRCS", text="Take it back"))
+    assert sdk.messages.revoke_rcs_message(sent) is None
     assert sdk.http_client.last_response.status_code == 202
     assert sent_body(sdk) == {"status": "revoked"}
-    assert sandbox.journal(sent.message_uuid)["status"] == "revoked"
+    assert sandbox.journal(sent)["status"] == "revoked"
 
 
 def test_updating_an_unknown_message_is_not_found(sdk):
@@ -535,9 +538,9 @@ def test_updating_an_unknown_message_is_not_found(sdk):
     assert raised.value.response.headers["Content-Type"] == "application/problem+json"
 
 
-def test_marking_an_outbound_message_read_is_refused(sdk):
-    sent = sdk.messages.send(m.WhatsappText(to=TO, from_=WA, text="Mine"))
-    error = refused(lambda: sdk.messages.mark_whatsapp_message_read(sent.message_uuid))
+def test_marking_an_outbound_message_read_is_refused(sdk, sandbox):
+    sent = assert_journaled(sdk, sandbox, m.WhatsappText(to=TO, from_=WA, text="Mine"))
+    error = refused(lambda: sdk.messages.mark_whatsapp_message_read(sent))
     assert error["type"] == TYPES + "1150"
     assert [p["name"] for p in error["invalid_parameters"]] == ["status"]
 
@@ -616,3 +619,30 @@ def test_without_the_certificate_the_sdk_refuses_the_sandbox(sandbox, monkeypatc
     )
     with pytest.raises(requests.exceptions.SSLError):
         sdk.messages.send(m.Sms(to=TO, from_="Acme", text="hi"))
+
+
+def test_a_jwt_signed_with_another_key_is_refused(sandbox, monkeypatch):
+    # The sandbox holds the application's public key, so the SDK's signature is really checked.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", sandbox.cert)
+    other = pem(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    auth = Auth(application_id=APPLICATION_ID, private_key=other)
+    sdk = Vonage(auth, HttpClientOptions(api_host=sandbox.host))
+    with pytest.raises(HttpRequestError) as raised:
+        sdk.messages.send(m.Sms(to=TO, from_="Acme", text="hi"))
+    assert raised.value.response.status_code == 401
+
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "v1.md"
+
+
+def test_the_documented_python_block_sends(start_sandbox, tmp_path, monkeypatch, capsys):
+    """docs/v1.md's Python SDK block, run as written (its port made this sandbox's)."""
+    shown = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+    block = next(code for code in shown if "HttpClientOptions" in code)
+    client = start_sandbox(tls=True, db=str(tmp_path / "journal.db"))
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / CERT_NAME))
+    exec(block.replace("127.0.0.1:4010", client.url.removeprefix("https://")), {})
+    message_uuid = capsys.readouterr().out.strip()
+    entry = client.get(f"/_sandbox/messages/{message_uuid}").json()
+    assert entry["request"]["text"] == "Hello from Python"
+    assert entry["api_key"] == "key"
