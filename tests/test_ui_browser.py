@@ -27,6 +27,19 @@ ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "img"
+
+
+def screenshot(page, name: str, tmp_path: Path, **options) -> None:
+    """Take the docs' screenshot; it replaces docs/img/NAME only with UPDATE_SCREENSHOTS=1,
+    so that a test run leaves the work tree as it found it."""
+    import os
+
+    target = SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+    path = target / name
+    page.screenshot(path=str(path), **options)
+    assert path.read_bytes().startswith(b"\x89PNG")
+
+
 LIVE = 2000  # ms: a change must show within a second (plus the page's 150 ms debounce)
 
 pytestmark = pytest.mark.skipif(
@@ -86,7 +99,7 @@ def test_a_sent_message_appears_and_its_ticks_move_live(manual, page):
     expect()(ticks).to_have_text("✓✓")
 
 
-def test_reply_as_the_customer_reaches_the_inbound_webhook(manual, receiver, page):
+def test_reply_as_the_customer_reaches_the_inbound_webhook(manual, receiver, page, tmp_path):
     customer = "15550009000"  # the conversational scenario: reads and echoes
     body = message("whatsapp-text", to__number=customer, message__content__text="Order shipped")
     shop = body["from"]["number"]
@@ -106,7 +119,7 @@ def test_reply_as_the_customer_reaches_the_inbound_webhook(manual, receiver, pag
     assert inbound[-1]["message"]["content"] == {"type": "text", "text": "Where is it now?"}
     assert inbound[-1]["from"]["number"] == customer
     assert inbound[-1]["to"]["number"] == shop
-    page.screenshot(path=str(SCREENSHOTS / "ui-conversation.png"))
+    screenshot(page, "ui-conversation.png", tmp_path)
 
 
 def test_sms_has_no_reply_box_and_says_why(manual, page):
@@ -117,7 +130,7 @@ def test_sms_has_no_reply_box_and_says_why(manual, page):
     expect()(page.locator("#no-reply")).to_contain_text("no inbound sms messages")
 
 
-def test_a_failing_webhook_and_its_retries_show_live(manual, receiver, page):
+def test_a_failing_webhook_and_its_retries_show_live(manual, receiver, page, tmp_path):
     receiver.default = Behaviour(503)
     sent = manual.send(message("sms-text")).json()["message_uuid"]
     advance(manual, 1)
@@ -137,7 +150,7 @@ def test_a_failing_webhook_and_its_retries_show_live(manual, receiver, page):
     page.get_by_label("State").select_option("delivered")
     expect()(page.locator(".webhooks li").first).to_contain_text("delivered")
     page.goto(f"{manual.url}/_sandbox/ui/m/{sent}")
-    page.screenshot(path=str(SCREENSHOTS / "ui-attempts.png"), full_page=True)
+    screenshot(page, "ui-attempts.png", tmp_path, full_page=True)
 
 
 def test_token_login_then_live_with_the_session_cookie(start_sandbox, page):
