@@ -198,11 +198,13 @@ def list_scenarios(paths: tuple[str, ...], spec: str | None) -> None:
 def errors(spec: str | None, api: str) -> None:
     from .error_table import markdown
     from .scenario_files import load_library
+    from .versions import catalogues
     from .versions.v1_document import load_v1
 
     document = load_spec(spec)
-    catalogue = load_v1().spec if api == "v1" else document
-    click.echo(markdown(load_library([], document, catalogue.errors), catalogue), nl=False)
+    own = load_v1().spec if api == "v1" else document
+    library = load_library([], document, catalogues(document))
+    click.echo(markdown(library, own, api), nl=False)
 
 
 # helpers over a running sandbox --------------------------------------------------------
@@ -290,14 +292,16 @@ def messages(url: str, admin_token: str | None, limit: int, as_json: bool, **fil
 
 
 def message_line(m: dict[str, Any]) -> str:
-    """One message as a line: time, direction, channel, route, status, uuid, client_ref."""
+    """One message as a line: time, direction, API version, channel, route, status, uuid,
+    client_ref."""
     answered = m["response_status"]
     status = m["status"] or (f"HTTP {answered}" if answered and answered != 202 else "-")
     route = f"{m['from']} -> {m['to']}"
     ref = f"  ref={m['client_ref']}" if m["client_ref"] else ""
+    version = m.get("api_version") or "-"
     return (
-        f"{m['received_at']}  {m['direction']:<8} {m['channel'] or '-':<17} {route:<32} "
-        f"{status:<13} {m['message_uuid']}{ref}"
+        f"{m['received_at']}  {m['direction']:<8} {version:<5} {m['channel'] or '-':<17} "
+        f"{route:<32} {status:<13} {m['message_uuid']}{ref}"
     )
 
 

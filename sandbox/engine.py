@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import problems, versions
@@ -57,6 +57,39 @@ class Answer:
     media_type: str = "application/json"
 
 
+FAILOVER_STATUSES = ("rejected",)  # the v1 document: "sent … if the primary message is rejected"
+BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+WORKFLOW_ID_LENGTH = 55  # as the v1 document's WorkflowId example
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A failover workflow: its id and how many messages it has."""
+
+    workflow_id: str
+    total: int
+
+    def at(self, position: int) -> dict[str, str]:
+        """What each status webhook of its ``position``-th message (1-based) carries."""
+        return {
+            "workflow_id": self.workflow_id,
+            "items_number": str(position),
+            "items_total": str(self.total),
+        }
+
+
+def fails_over_at(planned: Sequence[PlannedEvent]) -> float | None:
+    """When the next message of a workflow goes: as this one's failing status occurs."""
+    return next(
+        (
+            e.due_at
+            for e in planned
+            if e.kind == "status" and e.step.get("status") in FAILOVER_STATUSES
+        ),
+        None,
+    )
+
+
 class Randomness:
     """Ids, jitter and generated content: random, or from one seed so a run repeats itself."""
 
@@ -70,6 +103,11 @@ class Randomness:
             return str(uuid.uuid4())
         with self._lock:
             return uuid_from(self._rng)
+
+    def workflow_id(self) -> str:
+        """A failover workflow's id: base58, as long as the document's example."""
+        rng = self.child()
+        return "".join(rng.choice(BASE58) for _ in range(WORKFLOW_ID_LENGTH))
 
     def child(self) -> random.Random:
         """A generator of its own for one message, drawn from the main one in request order.
@@ -89,7 +127,9 @@ class Sandbox:
         self.parsers = versions.parsers(self.spec)  # by API version: the web layer's adapters
         self.runtime = Runtime(settings)
         self.authenticator = Authenticator(self.runtime.public_keys, settings.api_keys)
-        self.library: Library = load_library(settings.scenarios, self.spec)
+        self.library: Library = load_library(
+            settings.scenarios, self.spec, versions.catalogues(self.spec)
+        )
         self.store = Store(settings.db, retention=settings.journal_limit, connect=False)
         self.randomness = Randomness(settings.seed)
         self.clock: Clock = make_clock(settings.clock, settings.speed)
@@ -155,11 +195,44 @@ class Sandbox:
     def send(
         self, message: Message, principal: Principal, trace_id: str, scenario: str | None = None
     ) -> Answer:
-        """Accept one message (already parsed and validated by its version's adapter)."""
+        """Accept one message (already parsed and validated by its version's adapter).
+
+        A message with failover messages is one workflow: each is accepted in turn, the
+        next planned from the moment the one before it is ``rejected`` (FAILOVER_STATUSES),
+        so the scenarios chosen for each decide how far the workflow goes.
+        """
+        selected = self.selection(self.runtime.state, principal, scenario)
+        if not message.failover:
+            return self.accept(message, principal, trace_id, selected, self.clock.now())[0]
+        workflow = Workflow(self.randomness.workflow_id(), 1 + len(message.failover))
+        answer, start = None, self.clock.now()
+        for position, item in enumerate((message, *message.failover), 1):
+            accepted, fails_at = self.accept(
+                item, principal, trace_id, selected, start, workflow.at(position)
+            )
+            answer = answer or accepted
+            if fails_at is None:
+                break
+            start = fails_at
+        assert answer is not None
+        if answer.status != 202:
+            return answer
+        return replace(answer, body={**answer.body, "workflow_id": workflow.workflow_id})
+
+    def accept(
+        self,
+        message: Message,
+        principal: Principal,
+        trace_id: str,
+        selected: Sequence[str],
+        start: float,
+        workflow: dict[str, str] | None = None,
+    ) -> tuple[Answer, float | None]:
+        """Choose, answer, journal and schedule one message; (its answer, when it fails
+        over: the due time of its ``rejected`` status, None if it does not)."""
         api_key, application_id = principal.api_key, principal.application_id
         facts = Facts.of(message, api_key, application_id)
         state = self.runtime.state
-        selected = self.selection(state, principal, scenario)
         choice = self.library.choose(facts, state.counters, selected, principal.name)
         message_uuid = self.randomness.message_uuid()
         answer = self.answer_for(choice, message_uuid, trace_id)
@@ -171,12 +244,34 @@ class Sandbox:
             (answer.status, answer.body),
             trace_id,
             (choice.scenario, choice.rule) if choice else (None, None),
+            (workflow["workflow_id"], int(workflow["items_number"])) if workflow else None,
         )
         steps = choice.script.steps if choice and answer.status == 202 else ()
-        planned = plan(steps, self.clock.now(), self.scripted_seconds, self.randomness.child())
+        if workflow:
+            steps = tuple(s if "inbound" in s else {**s, "workflow": workflow} for s in steps)
+        planned = plan(steps, start, self.scripted_seconds, self.randomness.child())
         origin = Origin.of(message, api_key, application_id)
         self.dispatcher.schedule_events(self.lifecycle.accept(row, planned, origin))
-        return answer
+        return answer, fails_over_at(planned)
+
+    def update(self, message_uuid: str, body: Any, api_version: str) -> str:
+        """A client's update of a message (v1 PATCH: read, revoked); the status it set.
+
+        The version's parser checks the body (before looking the message up, as the API
+        reports a bad body first) and whether this message can take it. A revoked
+        message's events that have not occurred are dropped: its lifecycle stops.
+        """
+        parser = self.parsers[api_version]
+        status = parser.update_status(body)  # type: ignore[attr-defined]
+        row = self.store.get_message(message_uuid)
+        if row is None:
+            raise message_not_found(message_uuid)
+        parser.check_update(body, row, status)  # type: ignore[attr-defined]
+        if status == "revoked":
+            self.dispatcher.forget([message_uuid])
+            self.store.drop_scheduled(message_uuid)
+        self.store.set_status(message_uuid, status)
+        return status
 
     def scripted_seconds(self, seconds: float) -> float:
         """Scripted delay -> clock seconds (``--speed`` runs scripts faster)."""
@@ -310,6 +405,12 @@ class Sandbox:
     @property
     def selected(self) -> dict[str, tuple[str, ...]]:
         return dict(self.runtime.state.selected)
+
+
+def message_not_found(message_uuid: str) -> Problem:
+    return problems.gateway(
+        404, "not-found", "Not Found", f"There is no message with message_uuid {message_uuid}."
+    )
 
 
 def unknown_scenarios(unknown: Sequence[str], known: Sequence[str], where: str) -> Problem:

@@ -90,6 +90,8 @@ def message_summary(row: Mapping[str, Any]) -> dict[str, Any]:
         "response_status": row["response_status"],
         "scenario": row["scenario"],
         "rule": row["rule"],
+        "api_version": row.get("api_version"),
+        "workflow_id": row.get("workflow_id"),
     }
 
 

@@ -197,7 +197,8 @@ def origin_from_row(row: Mapping[str, Any]) -> Origin:
             row["api_key"],
             row["application_id"],
         )
-    return Origin.of(journaled_message(request), row["api_key"], row["application_id"])
+    message = journaled_message(request, row.get("api_version"))
+    return Origin.of(message, row["api_key"], row["application_id"])
 
 
 def due_from_row(row: Mapping[str, Any]) -> DueEvent:

@@ -67,7 +67,16 @@ CREATE TABLE IF NOT EXISTS attempts (
 CREATE INDEX IF NOT EXISTS attempts_event ON attempts (event_id);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1,)
+# Version 2: which API version received each message (NULL: journaled before, so v0.1), and
+# the failover workflow an outbound v1 message belongs to, with its place in it (1-based).
+API_VERSION = """
+ALTER TABLE messages ADD COLUMN api_version TEXT;
+ALTER TABLE messages ADD COLUMN workflow_id TEXT;
+ALTER TABLE messages ADD COLUMN workflow_position INTEGER;
+CREATE INDEX IF NOT EXISTS messages_workflow ON messages (workflow_id);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, API_VERSION)
 LATEST = len(MIGRATIONS)
 TABLES = ("messages", "events", "attempts")
 

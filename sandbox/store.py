@@ -38,6 +38,9 @@ MESSAGE_COLUMNS = (
     "rule",
     "status",
     "trace_id",
+    "api_version",
+    "workflow_id",
+    "workflow_position",
 )
 
 
@@ -56,6 +59,8 @@ MESSAGE_COLUMNS_BY_FILTER = {
     "application_id": "m.application_id",
     "scenario": "m.scenario",
     "rule": "m.rule",
+    "api_version": "m.api_version",
+    "workflow_id": "m.workflow_id",
 }
 EVENT_COLUMNS_BY_FILTER = {
     **MESSAGE_COLUMNS_BY_FILTER,
@@ -126,8 +131,10 @@ def outbound_row(
     response: tuple[int, dict[str, Any]],
     trace_id: str,
     choice: tuple[str | None, str | None] = (None, None),
+    workflow: tuple[str, int] | None = None,
 ) -> dict[str, Any]:
-    """The journal row of an outbound message (accepted, or answered by a scenario)."""
+    """The journal row of an outbound message (accepted, or answered by a scenario);
+    ``workflow`` is (workflow id, 1-based place) for a message of a failover workflow."""
     status, body = response
     return {
         "uuid": message_uuid,
@@ -145,6 +152,9 @@ def outbound_row(
         "scenario": choice[0],
         "rule": choice[1],
         "trace_id": trace_id,
+        "api_version": message.api_version,
+        "workflow_id": workflow[0] if workflow else None,
+        "workflow_position": workflow[1] if workflow else None,
     }
 
 
@@ -283,6 +293,15 @@ class Store:
             updated = db.execute("UPDATE messages SET status = ? WHERE uuid = ?", (status, uuid))
         return bool(updated.rowcount)
 
+    def drop_scheduled(self, uuid: str) -> int:
+        """Events of a message that have not occurred yet are dropped (a revoked message)."""
+        with self.transaction() as db:
+            dropped = db.execute(
+                "DELETE FROM events WHERE message_uuid = ? AND state = ?",
+                (uuid, EventState.SCHEDULED),
+            )
+        return dropped.rowcount
+
     def count_messages(self, scope: Scope = Scope()) -> int:
         where, params = scope.where()
         return self.query(f"SELECT COUNT(*) AS n FROM messages WHERE {where}", params)[0]["n"]
@@ -368,7 +387,7 @@ class Store:
     def open_events(self) -> list[dict[str, Any]]:
         """Events not yet delivered nor given up, with their message, in due order."""
         rows = self.query(
-            "SELECT e.*, m.request, m.channel, m.direction FROM events e "
+            "SELECT e.*, m.request, m.channel, m.direction, m.api_version FROM events e "
             "JOIN messages m ON m.uuid = e.message_uuid "
             f"WHERE e.state IN ({OPEN_MARKS}) ORDER BY e.due_at, e.position",
             OPEN_STATES,

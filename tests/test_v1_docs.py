@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sandbox.engine_v1 import V1Api
+from sandbox.error_table import markdown
 from sandbox.versions.v1_document import load_v1
 
 from .test_readme import blocks, curl_commands, curl_to_request
@@ -51,7 +51,7 @@ def test_the_magic_recipient_table_is_the_v1_librarys(client):
     table = page.split("<!-- v1-errors-table:start -->\n")[1].split("<!-- v1-errors-table:end -->")[
         0
     ]
-    assert table == V1Api(client.sandbox).error_table()
+    assert table == markdown(client.sandbox.library, load_v1().spec, "v1")
     assert "| 1431 | Multiple recipients error | `15550001431` |" in table
 
 

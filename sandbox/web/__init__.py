@@ -10,7 +10,6 @@ from flask import Flask, Response, g, request
 
 from ..config import Settings
 from ..engine import Sandbox
-from ..engine_v1 import V1Api
 from . import admin, api, v1
 from .errors import register_error_handlers
 
@@ -24,7 +23,6 @@ def create_app(settings: Settings | None = None, sandbox: Sandbox | None = None)
     sandbox = sandbox or Sandbox(settings or Settings()).start()
     app = Flask("sandbox")
     app.extensions["sandbox"] = sandbox
-    app.extensions["sandbox.v1"] = V1Api(sandbox)
     app.json.sort_keys = False
     app.register_blueprint(api.bp)
     app.register_blueprint(v1.bp)
