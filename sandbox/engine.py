@@ -215,9 +215,7 @@ class Sandbox:
                 break
             start = fails_at
         assert answer is not None
-        if answer.status != 202:
-            return answer
-        return replace(answer, body={**answer.body, "workflow_id": workflow.workflow_id})
+        return answer
 
     def accept(
         self,
@@ -236,6 +234,8 @@ class Sandbox:
         choice = self.library.choose(facts, state.counters, selected, principal.name)
         message_uuid = self.randomness.message_uuid()
         answer = self.answer_for(choice, message_uuid, trace_id)
+        if workflow and workflow["items_number"] == "1" and answer.status == 202:
+            answer = replace(answer, body={**answer.body, "workflow_id": workflow["workflow_id"]})
         row = outbound_row(
             message,
             message_uuid,

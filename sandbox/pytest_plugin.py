@@ -133,6 +133,14 @@ class MessagesSandbox:
         )
         return found["payload"]
 
+    def workflow(self, workflow_id: str) -> dict[str, Any]:
+        """A v1 failover workflow as one unit: its messages in order, and which ended it."""
+        return self.client.workflow(workflow_id)
+
+    def wait_for_workflow(self, workflow_id: str, timeout: float = 10.0) -> dict[str, Any]:
+        """The workflow once it has ended: ``ended_by`` (a message_uuid) and ``status``."""
+        return self.client.workflow(workflow_id, wait=timeout)
+
     def send_inbound(
         self,
         channel: str = "whatsapp",

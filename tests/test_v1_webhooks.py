@@ -45,6 +45,10 @@ WHATSAPP = {
 
 @pytest.fixture(scope="module")
 def v1_schemas():
+    return document_validators()
+
+
+def document_validators() -> dict[str, Draft4Validator]:
     """The document's message-status and inbound-message webhook bodies, as validators."""
     spec = load_v1().spec
     hooks = spec.document["x-webhooks"]
@@ -199,3 +203,54 @@ def test_revoked_rcs_message_gets_no_delivered_or_read(manual, receiver):
     assert [p["status"] for p in statuses(receiver, message_uuid)] == ["submitted"]
     assert manual.sandbox.store.get_message(message_uuid)["status"] == "revoked"
     assert [e["status"] for e in manual.sandbox.store.events_for(message_uuid)] == ["submitted"]
+
+
+# failover workflows ----------------------------------------------------------------------
+
+FAILOVER = {
+    **WHATSAPP,
+    "to": "15550001340",
+    "failover": [{**SMS, "text": "SMS second"}, {**SMS, "text": "never sent"}],
+}
+
+
+def test_failover_whatsapp_rejected_then_sms_delivered(manual, receiver, v1_schemas):
+    answer = post(manual, FAILOVER).json()
+    workflow_id = answer["workflow_id"]
+    ended = manual.get(f"/_sandbox/workflows/{workflow_id}", params={"wait": 5}).json()
+    assert ended["ended_by"] != answer["message_uuid"]
+    assert ended["status"] == "delivered"
+    first, second = ended["messages"]  # the third message is never reached
+    assert (first["message_uuid"], first["channel"], first["status"]) == (
+        answer["message_uuid"],
+        "whatsapp",
+        "rejected",
+    )
+    assert (second["message_uuid"], second["channel"]) == (ended["ended_by"], "sms")
+    payloads = [r.json for r in receiver.on("/status")]
+    seen = [(p["channel"], p["status"], p.get("error", {}).get("title")) for p in payloads]
+    assert seen == [
+        ("whatsapp", "submitted", None),
+        ("whatsapp", "rejected", "1340"),
+        ("sms", "submitted", None),
+        ("sms", "delivered", None),
+    ]
+    assert [p["workflow"] for p in payloads] == [
+        {"workflow_id": workflow_id, "items_number": n, "items_total": "3"}
+        for n in ("1", "1", "2", "2")
+    ]
+    assert payloads[1]["timestamp"] <= payloads[2]["timestamp"]
+    for payload in payloads:
+        v1_schemas["status"].validate(payload)
+
+
+def test_a_delivered_primary_ends_the_workflow(manual, receiver):
+    answer = post(manual, {**FAILOVER, "to": "447700900000"}).json()
+    ended = manual.get(f"/_sandbox/workflows/{answer['workflow_id']}", params={"wait": 5}).json()
+    assert [m["channel"] for m in ended["messages"]] == ["whatsapp"]
+    assert (ended["ended_by"], ended["status"]) == (answer["message_uuid"], "read")
+    assert {r.json["channel"] for r in receiver.on("/status")} == {"whatsapp"}
+
+
+def test_unknown_workflow_is_404(manual):
+    assert manual.get("/_sandbox/workflows/nope").status_code == 404

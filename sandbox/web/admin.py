@@ -184,13 +184,37 @@ def wait() -> Response:
     )
 
 
-def wait_timeout(raw: str) -> float:
+@bp.get("/workflows/<workflow_id>")
+def get_workflow(workflow_id: str) -> Response:
+    """A failover workflow as one unit; ``?wait=S`` long-polls until it has ended (else 408)."""
+    inspector = sandbox().inspector
+    found = inspector.workflow(workflow_id)
+    if found is None:
+        raise problems.gateway(
+            404, "not-found", "Not Found", f"There is no workflow {workflow_id}."
+        )
+    if "wait" not in request.args or found["ended_by"]:
+        return jsonify(found)
+    timeout = wait_timeout(request.args["wait"], "wait")
+    ended = inspector.wait_workflow(workflow_id, timeout)
+    if ended is not None:
+        return jsonify(ended)
+    raise problems.gateway(
+        408,
+        "wait-timeout",
+        "Nothing matched in time",
+        f"Workflow {workflow_id} had not ended within {timeout:g} s; 'arrived' shows it.",
+        extra={"arrived": [inspector.workflow(workflow_id)]},
+    )
+
+
+def wait_timeout(raw: str, name: str = "timeout") -> float:
     try:
         value = float(raw)
     except ValueError:
         value = -1
     if not 0 <= value <= 60:
-        raise invalid_params([InvalidParameter("timeout", f"must be 0 to 60 seconds; got {raw!r}")])
+        raise invalid_params([InvalidParameter(name, f"must be 0 to 60 seconds; got {raw!r}")])
     return value
 
 
