@@ -230,16 +230,32 @@ def client(url: str, admin_token: str | None):
 
 @command.command(help="Send a customer message to a running sandbox; prints its message_uuid.")
 @client_options
-@click.option("--channel", default="whatsapp", help="whatsapp, messenger or mms")
+@click.option(
+    "--channel",
+    default="whatsapp",
+    help="whatsapp, messenger or mms; v1 also sms, rcs, viber_service",
+)
+@click.option(
+    "--webhook-version",
+    type=click.Choice(["v0.1", "v1"]),
+    help="the webhook's shape  [default: that of the last message you sent the customer, "
+    "else v0.1]",
+)
 @click.option("--from", "from_", help="the customer  [default: the sandbox's]")
 @click.option("--to", help="your number or page id  [default: the sandbox's]")
-@click.option("--type", "type_", default="text", help="text, image, audio, video, file, location")
+@click.option(
+    "--type",
+    "type_",
+    default="text",
+    help="text, image, audio, video, file, location; v1 also vcard, sticker, reply, button…",
+)
 @click.option("--text", help="the text  [default: a generated sentence]")
 @click.option("--url-of-media", "media_url", help="media URL  [default: generated]")
 def inbound(
     url: str,
     admin_token: str | None,
     channel: str,
+    webhook_version: str | None,
     from_: str | None,
     to: str | None,
     **content: Any,
@@ -249,7 +265,10 @@ def inbound(
         body["text"] = content["text"]
     if content["media_url"]:
         body[content["type_"]] = {"url": content["media_url"]}
-    uuid = client(url, admin_token).inbound(channel=channel, to=to, content=body, **{"from": from_})
+    fields = {"channel": channel, "to": to, "content": body, "from": from_}
+    if webhook_version:
+        fields["webhook_version"] = webhook_version
+    uuid = client(url, admin_token).inbound(**fields)
     click.echo(uuid)
 
 

@@ -36,7 +36,7 @@ from .runtime import Runtime, RuntimeState, WebhookUrls
 from .scenario_files import load_library
 from .scenarios import Choice, Facts, Library, PlannedEvent, Script, plan
 from .spec import Spec
-from .store import Scope, Store, inbound_row, outbound_row
+from .store import Query, Scope, Store, inbound_row, outbound_row
 from .timeline import Timeline
 from .transport import Transport
 from .webhooks import WebhookBuilder
@@ -310,39 +310,89 @@ class Sandbox:
         content: Any = None,
         application_id: str | None = None,
         api_key: str | None = None,
+        webhook_version: str | None = None,
     ) -> str:
         """A customer's message to the business, delivered to the inbound webhook now.
 
-        ``channel`` is one the spec's InboundMessage allows; ``content`` ({type, …}) may
-        leave out anything, which Faker fills; a missing customer or business gets its
-        default. Raises a 400 Problem naming what is wrong.
+        ``webhook_version`` is the shape it arrives in; by default the webhook version of
+        the last message the business sent that customer on that channel, else v0.1.
+        ``channel`` and ``content`` ({type, …}) are those that version's inbound webhooks
+        have; ``content`` may leave out anything, which Faker fills; a missing customer or
+        business gets its default. Raises a 400 Problem naming what is wrong.
         """
         customer, business = fill_parties(channel, customer, business)
-        self.check_inbound(channel, customer, business, content)
+        if webhook_version is None:
+            webhook_version = self.conversation_version(channel, customer, business)
+        self.check_inbound(channel, customer, business, content, webhook_version)
         rng = self.randomness.child()
         message_uuid = uuid_from(rng)
         step = {"inbound": content or {}, "seed": rng.getrandbits(63), "message_uuid": message_uuid}
         row = inbound_row(
-            message_uuid, channel, customer, business, content, api_key, application_id
+            message_uuid,
+            channel,
+            customer,
+            business,
+            content,
+            api_key,
+            application_id,
+            webhook_version,
         )
-        origin = Origin(channel, customer, business, api_key, application_id)
+        origin = Origin(channel, customer, business, api_key, application_id, None, webhook_version)
         now = PlannedEvent(0, "inbound", step, self.clock.now())
         self.dispatcher.schedule_events(self.lifecycle.accept(row, [now], origin))
         return message_uuid
 
-    def check_inbound(self, channel: Any, customer: Any, business: Any, content: Any) -> None:
-        channels = self.spec.enum("InboundMessage", "to", "type")
-        types = self.spec.enum("InboundMessage", "message", "content", "type")
+    def conversation_version(self, channel: Any, customer: Any, business: Any) -> str:
+        """The webhook version of the last message ``business`` sent ``customer`` on
+        ``channel`` (a reply arrives as the app expects its conversation), else v0.1."""
+        if not all(isinstance(v, str) for v in (channel, customer, business)):
+            return versions.DEFAULT_WEBHOOK_VERSION
+        last = self.store.find_messages(
+            Query(
+                {
+                    "direction": ("outbound",),
+                    "channel": (channel,),
+                    "to": (customer,),
+                    "from": (business,),
+                },
+                limit=1,
+            )
+        )
+        if not last:
+            return versions.DEFAULT_WEBHOOK_VERSION
+        message = versions.journaled_message(last[0]["request"], last[0]["api_version"])
+        return message.webhook_version
+
+    def check_inbound(
+        self, channel: Any, customer: Any, business: Any, content: Any, version: Any
+    ) -> None:
+        renderers = self.webhooks.renderers
+        if version not in renderers:
+            known = ", ".join(renderers)
+            raise invalid_params(
+                [InvalidParameter("webhook_version", f"must be one of {known}; got {version!r}")]
+            )
+        table = renderers[version].inbound_types()
         wrong = []
-        if channel not in channels:
-            wrong.append(InvalidParameter("channel", f"must be one of {', '.join(channels)}"))
+        if channel not in table:
+            wrong.append(
+                InvalidParameter(
+                    "channel", f"must be one of {', '.join(table)} (webhook version {version})"
+                )
+            )
         for name, value in (("from", customer), ("to", business)):
             if not isinstance(value, str) or not value:
                 wrong.append(InvalidParameter(name, "must be a number, or an id on messenger"))
+        # an unknown channel: the types of any channel of the version
+        types = table.get(channel) or tuple(dict.fromkeys(t for ts in table.values() for t in ts))
         if content is not None and not isinstance(content, dict):
             wrong.append(InvalidParameter("content", "must be an object"))
         elif content and content.get("type", "text") not in types:
-            wrong.append(InvalidParameter("content.type", f"must be one of {', '.join(types)}"))
+            wrong.append(
+                InvalidParameter(
+                    "content.type", f"must be one of {', '.join(types)} on {channel} ({version})"
+                )
+            )
         if wrong:
             raise invalid_params(wrong)
 

@@ -120,6 +120,7 @@ class Lifecycle:
             reply.content,
             origin.api_key,
             origin.application_id,
+            origin.webhook_version,
         )
         try:
             self.store.add_message(row)
@@ -196,6 +197,7 @@ def origin_from_row(row: Mapping[str, Any]) -> Origin:
             request["to"],
             row["api_key"],
             row["application_id"],
+            version=row.get("api_version"),
         )
     message = journaled_message(request, row.get("api_version"))
     return Origin.of(message, row["api_key"], row["application_id"])

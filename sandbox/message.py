@@ -45,6 +45,7 @@ class Origin:
     api_key: str | None = None
     application_id: str | None = None
     message: Message | None = None
+    version: str | None = None  # an injected inbound message's webhook version
 
     @classmethod
     def of(cls, message: Message, api_key: str | None, application_id: str | None) -> Origin:
@@ -58,7 +59,7 @@ class Origin:
     @property
     def webhook_version(self) -> str | None:
         """The version its webhooks are rendered in (None: the sandbox's default)."""
-        return self.message.webhook_version if self.message else None
+        return self.message.webhook_version if self.message else self.version
 
 
 @dataclass(frozen=True)

@@ -166,8 +166,10 @@ def inbound_row(
     content: Any,
     api_key: str | None,
     application_id: str | None,
+    api_version: str | None = None,
 ) -> dict[str, Any]:
-    """The journal row of an inbound message (its 'request' is what the customer sent)."""
+    """The journal row of an inbound message (its 'request' is what the customer sent;
+    ``api_version`` the version its webhook is rendered in)."""
     return {
         "uuid": message_uuid,
         "direction": "inbound",
@@ -178,6 +180,7 @@ def inbound_row(
         "to_addr": business,
         "from_addr": customer,
         "request": {"channel": channel, "from": customer, "to": business, "content": content},
+        "api_version": api_version,
     }
 
 

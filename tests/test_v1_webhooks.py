@@ -254,3 +254,74 @@ def test_a_delivered_primary_ends_the_workflow(manual, receiver):
 
 def test_unknown_workflow_is_404(manual):
     assert manual.get("/_sandbox/workflows/nope").status_code == 404
+
+
+# inbound ---------------------------------------------------------------------------------
+
+INBOUND_CASES = [
+    (channel, kind)
+    for channel, kinds in __import__(
+        "sandbox.versions.v1_webhooks", fromlist=["INBOUND_TYPES"]
+    ).INBOUND_TYPES.items()
+    for kind in kinds
+]
+
+
+@pytest.mark.parametrize(("channel", "kind"), INBOUND_CASES)
+def test_v1_inbound_per_channel_and_type(manual, receiver, v1_schemas, channel, kind):
+    injected = manual.http.post(
+        f"{manual.url}/_sandbox/inbound",
+        json={"channel": channel, "webhook_version": "v1", "content": {"type": kind}},
+    )
+    assert injected.status_code == 201, injected.text
+    message_uuid = injected.json()["message_uuid"]
+    received = receiver.wait_for(1, "/inbound", timeout=5)
+    payload = received[0].json
+    assert (payload["message_uuid"], payload["channel"], payload["message_type"]) == (
+        message_uuid,
+        channel,
+        kind,
+    )
+    v1_schemas["inbound"].validate(payload)
+    listed = manual.get(f"/_sandbox/messages/{message_uuid}").json()
+    assert (listed["direction"], listed["api_version"]) == ("inbound", "v1")
+
+
+def test_inbound_defaults_to_the_version_of_the_last_message_sent(manual, receiver):
+    post(manual, {**WHATSAPP, "to": "447700900123"})
+    fields = {"channel": "whatsapp", "from": "447700900123", "to": WHATSAPP["from"]}
+    manual.http.post(f"{manual.url}/_sandbox/inbound", json={**fields, "content": {"text": "hi"}})
+    manual.http.post(f"{manual.url}/_sandbox/inbound", json={**fields, "from": "447700900999"})
+    inbound = receiver.wait_for(2, "/inbound", timeout=5)
+    by_customer = {
+        (r.json.get("from") if "channel" in r.json else r.json["from"]["number"]): r.json
+        for r in inbound
+    }
+    v1 = by_customer["447700900123"]
+    assert (v1["channel"], v1["text"], v1["profile"]) == ("whatsapp", "hi", {"name": "Customer"})
+    assert "message" in by_customer["447700900999"]  # nobody wrote to them: v0.1's shape
+
+
+def test_inbound_v1_only_channel_needs_v1(manual):
+    refused = manual.http.post(f"{manual.url}/_sandbox/inbound", json={"channel": "rcs"})
+    assert refused.status_code == 400
+    assert refused.json()["invalid_parameters"][0]["name"] == "channel"
+    bad = manual.http.post(
+        f"{manual.url}/_sandbox/inbound", json={"channel": "sms", "webhook_version": "v2"}
+    )
+    assert bad.json()["invalid_parameters"][0]["name"] == "webhook_version"
+
+
+def test_scenario_reply_to_a_v1_message_arrives_in_v1_shape(manual, receiver, v1_schemas):
+    post(manual, {**WHATSAPP, "to": "15550009000", "text": "ping"})
+    manual.sandbox.advance(60)
+    reply = receiver.wait_for(1, "/inbound", timeout=5)[0].json
+    assert (reply["channel"], reply["message_type"], reply["text"]) == (
+        "whatsapp",
+        "text",
+        "You said: ping",
+    )
+    assert reply["from"] == "15550009000"
+    v1_schemas["inbound"].validate(reply)
+    listed = manual.get(f"/_sandbox/messages/{reply['message_uuid']}").json()
+    assert listed["api_version"] == "v1"

@@ -29,6 +29,10 @@ class WebhookRenderer(Protocol):
         """None if ``payload`` (of kind status | inbound) is valid for the version's document."""
         ...
 
+    def inbound_types(self) -> dict[str, tuple[str, ...]]:
+        """channel -> the content types an inbound message on it can have, in this version."""
+        ...
+
 
 class RequestParser(Protocol):
     """One version's request bodies -> Message, or a Problem in that version's error shape."""

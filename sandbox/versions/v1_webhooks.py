@@ -33,6 +33,28 @@ STATUS_SCHEMAS = {
     "viber_service": "messageStatusViber",
     "email": "messageStatusEmail",
 }
+# What the document's inbound-message branches give each channel. Left out: RCS `button`
+# (its schema requires `reply`, not `button`: no body passes) and WhatsApp `contacts` (it
+# requires `button`): faults of the document, so the sandbox cannot send them valid.
+MEDIA = ("image", "audio", "video", "file")
+INBOUND_TYPES = {
+    "sms": ("text",),
+    "mms": ("text", "image", "vcard", "audio", "video", "file"),
+    "rcs": ("text", "image", "video", "audio", "file", "vcard", "location", "reply"),
+    "whatsapp": (
+        "text",
+        *MEDIA,
+        "location",
+        "sticker",
+        "reply",
+        "order",
+        "reaction",
+        "button",
+        "unsupported",
+    ),
+    "messenger": ("text", *MEDIA, "unsupported"),
+    "viber_service": ("text", "image", "video", "file"),
+}
 INBOUND_TITLES = {
     "sms": "SMS",
     "mms": "MMS",
@@ -124,6 +146,9 @@ class V1Webhooks:
         payload.update(inbound_content(event.channel, kind, content))
         payload.update(inbound_extras(event, kind))
         return payload
+
+    def inbound_types(self) -> dict[str, tuple[str, ...]]:
+        return dict(INBOUND_TYPES)
 
     # checking ------------------------------------------------------------------------
 

@@ -227,7 +227,12 @@ def inject_inbound() -> Response:
     body = json_body()
     scope = optional_strings(body, "application_id", "api_key")
     message_uuid = sandbox().inbound(
-        body.get("channel"), body.get("from"), body.get("to"), body.get("content"), **scope
+        body.get("channel"),
+        body.get("from"),
+        body.get("to"),
+        body.get("content"),
+        **scope,
+        webhook_version=body.get("webhook_version"),
     )
     return jsonify(message_uuid=message_uuid), 201
 
