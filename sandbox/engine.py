@@ -25,6 +25,7 @@ from . import problems, versions
 from .auth import Authenticator, Principal
 from .clock import Clock, make_clock
 from .config import Application, Settings
+from .conversations import Conversations
 from .dispatcher import Dispatcher, RetryPolicy
 from .ids import uuid_from
 from .inspection import Inspector
@@ -126,6 +127,7 @@ class Sandbox:
         self.spec = spec or Spec.load(settings.spec)
         self.parsers = versions.parsers(self.spec)  # by API version: the web layer's adapters
         self.runtime = Runtime(settings)
+        self.conversations = Conversations()  # channel rules' state: windows, opt-outs
         self.authenticator = Authenticator(self.runtime.public_keys, settings.api_keys)
         self.library: Library = load_library(
             settings.scenarios, self.spec, versions.catalogues(self.spec)
@@ -229,7 +231,9 @@ class Sandbox:
         """Choose, answer, journal and schedule one message; (its answer, when it fails
         over: the due time of its ``rejected`` status, None if it does not)."""
         api_key, application_id = principal.api_key, principal.application_id
+        conversation = (principal.name, message.channel, message.sender, message.to)
         facts = Facts.of(message, api_key, application_id)
+        facts.values.update(self.conversations.facts(conversation, start))
         state = self.runtime.state
         choice = self.library.choose(facts, state.counters, selected, principal.name)
         message_uuid = self.randomness.message_uuid()
@@ -250,6 +254,9 @@ class Sandbox:
         if workflow:
             steps = tuple(s if "inbound" in s else {**s, "workflow": workflow} for s in steps)
         planned = plan(steps, start, self.scripted_seconds, self.randomness.child())
+        for event in planned:
+            if event.kind == "inbound":  # a scripted reply: the customer writes then
+                self.conversations.inbound(conversation, event.due_at, now=start)
         origin = Origin.of(message, api_key, application_id)
         self.dispatcher.schedule_events(self.lifecycle.accept(row, planned, origin))
         return answer, fails_over_at(planned)
@@ -339,6 +346,11 @@ class Sandbox:
         )
         origin = Origin(channel, customer, business, api_key, application_id, None, webhook_version)
         now = PlannedEvent(0, "inbound", step, self.clock.now())
+        text = content.get("text") if isinstance(content, dict) else None
+        conversation = (origin.scope, channel, business, customer)
+        self.conversations.inbound(
+            conversation, now.due_at, text if isinstance(text, str) else None
+        )
         self.dispatcher.schedule_events(self.lifecycle.accept(row, [now], origin))
         return message_uuid
 
@@ -416,6 +428,7 @@ class Sandbox:
         everything = api_key is None and application_id is None
         self.dispatcher.forget(None if everything else forgotten)
         self.runtime.reset(None if everything else (application_id or api_key))
+        self.conversations.reset(None if everything else (application_id or api_key))
         return len(forgotten)
 
     @property

@@ -29,6 +29,7 @@ RANKS = {
     "parties": 0,
     "receive": 0,
     "exposure": 0,
+    "conversations": 0,
     "config": 1,
     "json_body": 2,
     "store": 1,
