@@ -24,7 +24,7 @@ from typing import Any
 from . import problems, versions
 from .auth import Authenticator, Principal
 from .clock import Clock, make_clock
-from .config import Application, Settings
+from .config import WEBHOOK_VERSIONS, Application, Settings
 from .conversations import Conversations
 from .dispatcher import Dispatcher, RetryPolicy
 from .ids import uuid_from
@@ -441,9 +441,14 @@ class Sandbox:
         status_url: str | None = None,
         inbound_url: str | None = None,
         public_key: str | None = None,
+        webhook_version: str | None = None,
     ) -> Application:
-        """Register or update an application (its webhooks and, optionally, its public key)."""
-        app = Application(application_id, public_key, status_url, inbound_url)
+        """Register or update an application (its webhooks, optionally its public key and
+        the webhook version of its v1 messages that do not give one)."""
+        if webhook_version is not None and webhook_version not in WEBHOOK_VERSIONS:
+            reason = f"must be one of {', '.join(WEBHOOK_VERSIONS)}; got {webhook_version!r}"
+            raise invalid_params([InvalidParameter("webhook_version", reason)])
+        app = Application(application_id, public_key, status_url, inbound_url, webhook_version)
         self.runtime.put_application(app)
         return app
 

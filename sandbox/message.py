@@ -23,6 +23,7 @@ class Message:
     client_ref: str | None = None
     webhook_url: str | None = None  # v0.1 `callback` (extension) / v1 `webhook_url`
     webhook_version: str = "v0.1"  # the shape its webhooks are rendered in
+    webhook_version_given: bool = True  # False: the request left it to the application
     request: dict[str, Any] = field(default_factory=dict)  # the body as received (journaled)
     failover: tuple[Message, ...] = ()  # v1 failover messages, tried in order
     to_kind: str = "number"  # which address field `to` was given in: number | id

@@ -325,3 +325,54 @@ def test_scenario_reply_to_a_v1_message_arrives_in_v1_shape(manual, receiver, v1
     v1_schemas["inbound"].validate(reply)
     listed = manual.get(f"/_sandbox/messages/{reply['message_uuid']}").json()
     assert listed["api_version"] == "v1"
+
+
+# which shape, where ----------------------------------------------------------------------
+
+
+def test_an_application_can_default_its_v1_messages_to_v0_1(manual, receiver):
+    from .tokens import bearer
+
+    put = manual.http.put(
+        f"{manual.url}/_sandbox/applications/app-old",
+        json={"status_url": receiver.url + "/app", "webhook_version": "v0.1"},
+    )
+    assert put.status_code == 200 and put.json()["webhook_version"] == "v0.1"
+    auth = {"Authorization": bearer("app-old")}
+    left_to_app = post(manual, SMS, headers=auth).json()["message_uuid"]
+    asked_v1 = post(manual, {**SMS, "webhook_version": "v1"}, headers=auth).json()["message_uuid"]
+    manual.sandbox.advance(60)
+    assert "channel" not in statuses(receiver, left_to_app, "/app")[0]  # v0.1's shape
+    assert statuses(receiver, asked_v1, "/app")[0]["channel"] == "sms"
+    bad = manual.http.put(
+        f"{manual.url}/_sandbox/applications/app-old", json={"webhook_version": "v2"}
+    )
+    assert bad.status_code == 400
+    assert bad.json()["invalid_parameters"][0]["name"] == "webhook_version"
+
+
+def test_v1_webhooks_are_signed_like_v0_1(start_sandbox, receiver):
+    import hashlib
+
+    import jwt
+
+    secret = "a-signature-secret-of-32-bytes-or-more"
+    client = start_sandbox(
+        clock="manual", status_url=receiver.url + "/status", signature_secret=secret
+    )
+    post(client, SMS)
+    client.sandbox.advance(60)
+    for request in receiver.wait_for(2, "/status"):
+        token = request.headers["Authorization"].removeprefix("Bearer ")
+        claims = jwt.decode(token, secret, algorithms=["HS256"])
+        assert claims["payload_hash"] == hashlib.sha256(request.body).hexdigest()
+        assert request.json["channel"] == "sms"
+
+
+def test_the_plugin_client_waits_for_a_workflow(manual):
+    from sandbox.client import SandboxClient
+
+    workflow_id = post(manual, FAILOVER).json()["workflow_id"]
+    ended = SandboxClient(manual.url).workflow(workflow_id, wait=5)
+    assert [m["channel"] for m in ended["messages"]] == ["whatsapp", "sms"]
+    assert ended["status"] == "delivered"

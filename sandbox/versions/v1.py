@@ -226,6 +226,7 @@ def to_message(body: dict[str, Any], failover: bool = True) -> Message:
         client_ref=body.get("client_ref"),
         webhook_url=webhook_url,
         webhook_version=body.get("webhook_version", DEFAULT_WEBHOOK_VERSION),
+        webhook_version_given="webhook_version" in body,
         request=body,
         failover=tuple(
             to_message({"webhook_url": webhook_url, **item} if webhook_url else item, False)

@@ -260,12 +260,15 @@ def application_item(app: Any) -> dict[str, Any]:
         "status_url": app.status_url,
         "inbound_url": app.inbound_url,
         "public_key": app.public_key,
+        "webhook_version": app.webhook_version,
     }
 
 
 @bp.put("/applications/<application_id>")
 def put_application(application_id: str) -> Response:
-    fields = optional_strings(json_body(), "status_url", "inbound_url", "public_key")
+    fields = optional_strings(
+        json_body(), "status_url", "inbound_url", "public_key", "webhook_version"
+    )
     check_webhook_urls({"status_url": fields["status_url"], "inbound_url": fields["inbound_url"]})
     try:
         app = sandbox().set_application(application_id, **fields)
