@@ -161,8 +161,10 @@ def scenarios() -> None:
 @spec_option
 def check(paths: tuple[str, ...], spec: str | None) -> None:
     from .scenario_files import check_files
+    from .versions import catalogues
 
-    found, problems = check_files(paths, load_spec(spec))
+    document = load_spec(spec)
+    found, problems = check_files(paths, document, catalogues(document))
     if problems:
         report_scenario_problems([str(p) for p in problems])
         raise SystemExit(1)
@@ -175,9 +177,11 @@ def check(paths: tuple[str, ...], spec: str | None) -> None:
 def list_scenarios(paths: tuple[str, ...], spec: str | None) -> None:
     from .scenario_files import load_library
     from .scenarios import ScenarioError
+    from .versions import catalogues
 
     try:
-        library = load_library(paths, load_spec(spec))
+        document = load_spec(spec)
+        library = load_library(paths, document, catalogues(document))
     except ScenarioError as exc:
         report_scenario_problems(exc.problems)
         raise SystemExit(1) from None

@@ -28,6 +28,7 @@ class Conversations:
 
     _inbound: dict[Key, list[float]] = field(default_factory=dict)
     _opted_out: set[tuple[str, str, str]] = field(default_factory=set)
+    _written: set[Key] = field(default_factory=set)  # the business wrote to the customer
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def inbound(
@@ -45,16 +46,24 @@ class Conversations:
             elif channel == "sms" and word in OPT_IN:
                 self._opted_out.discard((scope, business, customer))
 
+    def sent(self, key: Key) -> None:
+        """The business sent the customer a message (accepted) on this channel."""
+        with self._lock:
+            self._written.add(key)
+
     def facts(self, key: Key, now: float) -> dict[str, str]:
-        """``whatsapp_window`` (open | closed) and ``opted_out`` (yes | no) for a send."""
+        """``whatsapp_window`` (open | closed), ``opted_out`` and ``first_message`` (yes |
+        no: the business never sent this customer anything on this channel) for a send."""
         scope, _, business, customer = key
         with self._lock:
             times = self._inbound.get(key, ())
             is_open = any(t <= now < t + WINDOW_SECONDS for t in times)
             opted_out = (scope, business, customer) in self._opted_out
+            first = key not in self._written
         return {
             "whatsapp_window": "open" if is_open else "closed",
             "opted_out": "yes" if opted_out else "no",
+            "first_message": "yes" if first else "no",
         }
 
     def reset(self, scope: str | None = None) -> None:
@@ -62,6 +71,8 @@ class Conversations:
             if scope is None:
                 self._inbound.clear()
                 self._opted_out.clear()
+                self._written.clear()
                 return
             self._inbound = {k: v for k, v in self._inbound.items() if k[0] != scope}
             self._opted_out = {k for k in self._opted_out if k[0] != scope}
+            self._written = {k for k in self._written if k[0] != scope}

@@ -254,6 +254,8 @@ class Sandbox:
         if workflow:
             steps = tuple(s if "inbound" in s else {**s, "workflow": workflow} for s in steps)
         planned = plan(steps, start, self.scripted_seconds, self.randomness.child())
+        if answer.status == 202:
+            self.conversations.sent(conversation)
         for event in planned:
             if event.kind == "inbound":  # a scripted reply: the customer writes then
                 self.conversations.inbound(conversation, event.due_at, now=start)

@@ -26,6 +26,7 @@ class Message:
     webhook_version_given: bool = True  # False: the request left it to the application
     request: dict[str, Any] = field(default_factory=dict)  # the body as received (journaled)
     failover: tuple[Message, ...] = ()  # v1 failover messages, tried in order
+    category: str | None = None  # v1 viber_service/messenger `category` (promotion, …)
     to_kind: str = "number"  # which address field `to` was given in: number | id
     sender_kind: str = "number"  # the same for `sender`
 

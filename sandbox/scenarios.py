@@ -54,6 +54,7 @@ class Facts:
                 "api_key": api_key,
                 "to_number": message.to if message.to_kind == "number" and message.to else None,
                 "api_version": message.api_version,
+                "category": message.category,
             }
         )
 

@@ -100,3 +100,23 @@ def test_a_reset_forgets_windows_and_opt_outs(manual):
     inbound(manual, "whatsapp", "hi")
     manual.http.post(f"{manual.url}/_sandbox/reset", json={})
     assert final_status(manual, v1(manual, V1_TEXT, WINDOW))[0] == "rejected"
+
+
+def test_viber_first_message_must_not_be_promotional(manual):
+    rules = {"X-Sandbox-Scenario": "viber-rules"}
+    promo = {
+        "channel": "viber_service",
+        "message_type": "text",
+        "to": CUSTOMER,
+        "from": "Acme",
+        "text": "50% off today",
+        "viber_service": {"category": "promotion"},
+    }
+    assert final_status(manual, v1(manual, promo, rules)) == (
+        "rejected",
+        "first-message-promotional",
+    )
+    other = {**promo, "to": "447700900555"}
+    transaction = {k: v for k, v in other.items() if k != "viber_service"}
+    assert final_status(manual, v1(manual, transaction, rules))[0] == "read"
+    assert final_status(manual, v1(manual, other, rules))[0] == "read"  # not the first any more

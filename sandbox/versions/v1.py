@@ -227,6 +227,7 @@ def to_message(body: dict[str, Any], failover: bool = True) -> Message:
         webhook_url=webhook_url,
         webhook_version=body.get("webhook_version", DEFAULT_WEBHOOK_VERSION),
         webhook_version_given="webhook_version" in body,
+        category=category_of(body),
         request=body,
         failover=tuple(
             to_message({"webhook_url": webhook_url, **item} if webhook_url else item, False)
@@ -235,6 +236,13 @@ def to_message(body: dict[str, Any], failover: bool = True) -> Message:
         to_kind=address_kind(body["to"]),
         sender_kind=address_kind(body["from"]),
     )
+
+
+def category_of(body: dict[str, Any]) -> str | None:
+    """The message's channel-options `category` (viber_service, messenger), if given."""
+    options = body.get(body["channel"])
+    category = options.get("category") if isinstance(options, dict) else None
+    return category if isinstance(category, str) else None
 
 
 def update_refusal(row: Mapping[str, Any], status: str) -> str | None:
