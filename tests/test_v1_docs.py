@@ -67,3 +67,15 @@ def test_the_errors_command_prints_that_table_with_api_v1():
     ).stdout
     page = DOC.read_text(encoding="utf-8")
     assert printed == page.split("<!-- v1-errors-table:start -->\n")[1].split("<!-- v1-")[0]
+
+
+def test_the_webhook_payloads_shown_are_valid_v1_webhooks():
+    from .test_v1_webhooks import document_validators
+
+    validators = document_validators()
+    shown = [json.loads(b.text) for b in blocks(DOC) if b.lang == "json"]
+    payloads = [p for p in shown if "timestamp" in p]
+    assert len(payloads) >= 4
+    for payload in payloads:
+        kind = "status" if "status" in payload else "inbound"
+        validators[kind].validate(payload)
