@@ -271,11 +271,13 @@ class Sandbox:
         message's events that have not occurred are dropped: its lifecycle stops.
         """
         parser = self.parsers[api_version]
-        status = parser.update_status(body)  # type: ignore[attr-defined]
+        if not isinstance(parser, versions.MessageUpdater):
+            raise message_not_found(message_uuid)  # this version has no PATCH
+        status = parser.update_status(body)
         row = self.store.get_message(message_uuid)
         if row is None:
             raise message_not_found(message_uuid)
-        parser.check_update(body, row, status)  # type: ignore[attr-defined]
+        parser.check_update(body, row, status)
         if status == "revoked":
             self.dispatcher.forget([message_uuid])
             self.store.drop_scheduled(message_uuid)
@@ -374,8 +376,9 @@ class Sandbox:
         )
         if not last:
             return versions.DEFAULT_WEBHOOK_VERSION
-        message = versions.journaled_message(last[0]["request"], last[0]["api_version"])
-        return message.webhook_version
+        row = last[0]
+        message = versions.journaled_message(row["request"], row["api_version"])
+        return self.webhooks.version_for(Origin.of(message, row["api_key"], row["application_id"]))
 
     def check_inbound(
         self, channel: Any, customer: Any, business: Any, content: Any, version: Any

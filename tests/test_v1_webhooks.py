@@ -376,3 +376,24 @@ def test_the_plugin_client_waits_for_a_workflow(manual):
     ended = SandboxClient(manual.url).workflow(workflow_id, wait=5)
     assert [m["channel"] for m in ended["messages"]] == ["whatsapp", "sms"]
     assert ended["status"] == "delivered"
+
+
+def test_inbound_default_follows_the_applications_setting_too(manual, receiver):
+    from .tokens import bearer
+
+    manual.http.put(
+        f"{manual.url}/_sandbox/applications/app-old",
+        json={"inbound_url": receiver.url + "/app-inbound", "webhook_version": "v0.1"},
+    )
+    post(manual, {**WHATSAPP, "to": "447700900321"}, headers={"Authorization": bearer("app-old")})
+    manual.http.post(
+        f"{manual.url}/_sandbox/inbound",
+        json={
+            "channel": "whatsapp",
+            "from": "447700900321",
+            "to": WHATSAPP["from"],
+            "application_id": "app-old",
+        },
+    )
+    (inbound,) = receiver.wait_for(1, "/app-inbound", timeout=5)
+    assert inbound.json["from"] == {"type": "whatsapp", "number": "447700900321"}  # v0.1

@@ -8,8 +8,8 @@ to a factory of its renderer; a new version registers its own with ``register``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, runtime_checkable
 
 from ..message import InboundEvent, Message, StatusEvent
 from ..spec import Spec
@@ -38,6 +38,16 @@ class RequestParser(Protocol):
     """One version's request bodies -> Message, or a Problem in that version's error shape."""
 
     def parse(self, body: Any) -> Message: ...
+
+
+@runtime_checkable
+class MessageUpdater(Protocol):
+    """A version that lets clients update a message (v1's PATCH): its body's status, and
+    whether the journaled message can take it (raising a Problem in its error shape)."""
+
+    def update_status(self, body: Any) -> str: ...
+
+    def check_update(self, body: dict[str, Any], row: Mapping[str, Any], status: str) -> None: ...
 
 
 RendererFactory = Callable[[Spec], WebhookRenderer]
