@@ -185,8 +185,10 @@ def scenarios() -> None:
 @spec_option
 def check(paths: tuple[str, ...], spec: str | None) -> None:
     from .scenario_files import check_files
+    from .versions import catalogues
 
-    found, problems = check_files(paths, load_spec(spec))
+    document = load_spec(spec)
+    found, problems = check_files(paths, document, catalogues(document))
     if problems:
         report_scenario_problems([str(p) for p in problems])
         raise SystemExit(1)
@@ -199,9 +201,11 @@ def check(paths: tuple[str, ...], spec: str | None) -> None:
 def list_scenarios(paths: tuple[str, ...], spec: str | None) -> None:
     from .scenario_files import load_library
     from .scenarios import ScenarioError
+    from .versions import catalogues
 
     try:
-        library = load_library(paths, load_spec(spec))
+        document = load_spec(spec)
+        library = load_library(paths, document, catalogues(document))
     except ScenarioError as exc:
         report_scenario_problems(exc.problems)
         raise SystemExit(1) from None
@@ -222,11 +226,13 @@ def list_scenarios(paths: tuple[str, ...], spec: str | None) -> None:
 def errors(spec: str | None, api: str) -> None:
     from .error_table import markdown
     from .scenario_files import load_library
+    from .versions import catalogues
     from .versions.v1_document import load_v1
 
     document = load_spec(spec)
-    catalogue = load_v1().spec if api == "v1" else document
-    click.echo(markdown(load_library([], document, catalogue.errors), catalogue), nl=False)
+    own = load_v1().spec if api == "v1" else document
+    library = load_library([], document, catalogues(document))
+    click.echo(markdown(library, own, api), nl=False)
 
 
 # helpers over a running sandbox --------------------------------------------------------
@@ -252,16 +258,32 @@ def client(url: str, admin_token: str | None):
 
 @command.command(help="Send a customer message to a running sandbox; prints its message_uuid.")
 @client_options
-@click.option("--channel", default="whatsapp", help="whatsapp, messenger or mms")
+@click.option(
+    "--channel",
+    default="whatsapp",
+    help="whatsapp, messenger or mms; v1 also sms, rcs, viber_service",
+)
+@click.option(
+    "--webhook-version",
+    type=click.Choice(["v0.1", "v1"]),
+    help="the webhook's shape  [default: that of the last message you sent the customer, "
+    "else v0.1]",
+)
 @click.option("--from", "from_", help="the customer  [default: the sandbox's]")
 @click.option("--to", help="your number or page id  [default: the sandbox's]")
-@click.option("--type", "type_", default="text", help="text, image, audio, video, file, location")
+@click.option(
+    "--type",
+    "type_",
+    default="text",
+    help="text, image, audio, video, file, location; v1 also vcard, sticker, reply, button…",
+)
 @click.option("--text", help="the text  [default: a generated sentence]")
 @click.option("--url-of-media", "media_url", help="media URL  [default: generated]")
 def inbound(
     url: str,
     admin_token: str | None,
     channel: str,
+    webhook_version: str | None,
     from_: str | None,
     to: str | None,
     **content: Any,
@@ -271,7 +293,10 @@ def inbound(
         body["text"] = content["text"]
     if content["media_url"]:
         body[content["type_"]] = {"url": content["media_url"]}
-    uuid = client(url, admin_token).inbound(channel=channel, to=to, content=body, **{"from": from_})
+    fields = {"channel": channel, "to": to, "content": body, "from": from_}
+    if webhook_version:
+        fields["webhook_version"] = webhook_version
+    uuid = client(url, admin_token).inbound(**fields)
     click.echo(uuid)
 
 
@@ -314,14 +339,16 @@ def messages(url: str, admin_token: str | None, limit: int, as_json: bool, **fil
 
 
 def message_line(m: dict[str, Any]) -> str:
-    """One message as a line: time, direction, channel, route, status, uuid, client_ref."""
+    """One message as a line: time, direction, API version, channel, route, status, uuid,
+    client_ref."""
     answered = m["response_status"]
     status = m["status"] or (f"HTTP {answered}" if answered and answered != 202 else "-")
     route = f"{m['from']} -> {m['to']}"
     ref = f"  ref={m['client_ref']}" if m["client_ref"] else ""
+    version = m.get("api_version") or "-"
     return (
-        f"{m['received_at']}  {m['direction']:<8} {m['channel'] or '-':<17} {route:<32} "
-        f"{status:<13} {m['message_uuid']}{ref}"
+        f"{m['received_at']}  {m['direction']:<8} {version:<5} {m['channel'] or '-':<17} "
+        f"{route:<32} {status:<13} {m['message_uuid']}{ref}"
     )
 
 

@@ -131,6 +131,16 @@ class SandboxClient:
             raise SandboxError(status, answer)
         return answer
 
+    def workflow(self, workflow_id: str, wait: float | None = None) -> dict[str, Any]:
+        """A failover workflow (its messages in order, ``ended_by``); ``wait``: until it ends."""
+        params = {} if wait is None else {"wait": wait}
+        status, answer = self.call("GET", f"/_sandbox/workflows/{workflow_id}", params=params)
+        if status == 408:
+            raise WaitTimeout(f"waited {wait:g} s for workflow {workflow_id}", answer["arrived"])
+        if status >= 400:
+            raise SandboxError(status, answer)
+        return answer
+
     # control ---------------------------------------------------------------------------
 
     def inbound(self, **fields: Any) -> str:

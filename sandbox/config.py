@@ -113,6 +113,15 @@ OPTIONS: tuple[Option, ...] = (
         metavar="APP_ID=URL",
     ),
     Option(
+        "application_webhook_version",
+        parse_pairs,
+        {},
+        "APP_ID=VERSION (v0.1 or v1): the webhook shape of that application's v1 messages "
+        "that do not give webhook_version (default v1), as Vonage's application settings choose",
+        repeatable=True,
+        metavar="APP_ID=VERSION",
+    ),
+    Option(
         "application_inbound_url",
         parse_pairs,
         {},
@@ -172,13 +181,17 @@ class Application:
     public_key: str | None = None
     status_url: str | None = None
     inbound_url: str | None = None
+    webhook_version: str | None = None  # for its v1 messages that do not ask (None: v1)
 
+
+WEBHOOK_VERSIONS = ("v0.1", "v1")
 
 # Options gathered into one Settings field each (per-application pairs, the key table).
 _APPLICATION_OPTIONS = {
     "application_key": "public_key",
     "application_status_url": "status_url",
     "application_inbound_url": "inbound_url",
+    "application_webhook_version": "webhook_version",
 }
 COLLECTED = {"api_key": "api_keys", **dict.fromkeys(_APPLICATION_OPTIONS, "applications")}
 
@@ -377,8 +390,21 @@ def build_applications(values: Mapping[str, Any]) -> dict[str, Application]:
             public_key=read_public_key(key_ref) if key_ref else None,
             status_url=(values.get("application_status_url") or {}).get(app_id),
             inbound_url=(values.get("application_inbound_url") or {}).get(app_id),
+            webhook_version=webhook_version(values, app_id),
         )
     return apps
+
+
+def webhook_version(values: Mapping[str, Any], app_id: str) -> str | None:
+    """An application's webhook version setting (v0.1 | v1), checked."""
+    version = (values.get("application_webhook_version") or {}).get(app_id)
+    if version is not None and version not in WEBHOOK_VERSIONS:
+        option = OPTION_BY_NAME["application_webhook_version"]
+        raise ConfigError(
+            f"application {app_id} webhook_version ({option.flag} / {option.env} / config "
+            f"file): must be one of {', '.join(WEBHOOK_VERSIONS)}; got {version!r}"
+        )
+    return version
 
 
 def read_public_key(ref: str) -> str:

@@ -26,11 +26,11 @@ def describe(script: Script) -> str:
     return ", then ".join(parts)
 
 
-def error_rows(library: Library, spec: Spec) -> list[tuple[str, str, str, str]]:
-    """(code, title, magic recipient, what happens) for every x-errors code."""
+def error_rows(library: Library, spec: Spec, version: str) -> list[tuple[str, str, str, str]]:
+    """(code, title, magic recipient, what happens) for every x-errors code of ``version``."""
     by_code = {}
     for scenario in library.scenarios.values():
-        for recipient, rule in scenario.index.items():
+        for recipient, rule in scenario.index.get(version, {}).items():
             by_code.setdefault(rule.name, (recipient, rule))
     rows = []
     for code, error in spec.errors.items():
@@ -40,22 +40,23 @@ def error_rows(library: Library, spec: Spec) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def http_recipients(library: Library) -> list[str]:
+def http_recipients(library: Library, version: str) -> list[str]:
     return [
         recipient
         for scenario in library.scenarios.values()
-        for recipient, rule in scenario.index.items()
+        for recipient, rule in scenario.index.get(version, {}).items()
         if rule.scripts[0].answer
     ]
 
 
-def markdown(library: Library, spec: Spec) -> str:
+def markdown(library: Library, spec: Spec, version: str = "v0.1") -> str:
+    """The magic-recipient table of ``version`` (``spec``: that version's document)."""
     lines = ["| code | title | magic recipient | what happens |", "|---|---|---|---|"]
     lines += [
         f"| {code} | {title} | `{to}` | {happens} |"
-        for code, title, to, happens in error_rows(library, spec)
+        for code, title, to, happens in error_rows(library, spec, version)
     ]
-    http = http_recipients(library)
+    http = http_recipients(library, version)
     if http:
         statuses = ", ".join(r[-3:] for r in http)
         lines += [

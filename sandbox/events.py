@@ -22,7 +22,14 @@ GSM7_EXTENSION = set("|^€{}[]~\\\f")
 CURRENCY = "EUR"
 # EUR per SMS segment. Only SMS statuses carried a computed usage (behaviour.md §6).
 SMS_RATE = Decimal("0.0333")
-MEDIA_EXTENSIONS = {"image": ".jpg", "audio": ".mp3", "video": ".mp4", "file": ".pdf"}
+MEDIA_EXTENSIONS = {
+    "image": ".jpg",
+    "audio": ".mp3",
+    "video": ".mp4",
+    "file": ".pdf",
+    "vcard": ".vcf",  # v1 only, as are the types below
+    "sticker": ".webp",
+}
 
 
 def timestamp(epoch: float) -> str:
@@ -131,9 +138,32 @@ class ContentFaker:
             generated["text"] = self.faker.sentence(nb_words=8)
         elif kind == "location":
             generated["location"] = self.location()
-        else:
+        elif kind in MEDIA_EXTENSIONS:
             generated[kind] = {"url": self.media_url(kind)}
+        elif kind in V1_ONLY:
+            generated[kind] = getattr(self, kind)()
         return merge(generated, requested)
+
+    # v1's interactive inbound types (WhatsApp, RCS)
+
+    def reply(self) -> dict[str, str]:
+        return {"id": f"row{self.faker.random_int(1, 9)}", "title": self.faker.sentence(nb_words=3)}
+
+    def button(self) -> dict[str, Any]:
+        text = self.faker.word().capitalize()
+        return {"payload": {"value": text.lower()}, "text": text, "subtype": "quick_reply"}
+
+    def reaction(self) -> dict[str, str]:
+        return {"action": "react", "emoji": self.faker.random_element(["👍", "❤️", "😂", "🙏"])}
+
+    def order(self) -> dict[str, Any]:
+        item = {
+            "product_retailer_id": self.faker.bothify("SKU-####"),
+            "quantity": str(self.faker.random_int(1, 3)),
+            "item_price": f"{self.faker.random_int(100, 9999) / 100:.2f}",
+            "currency": CURRENCY,
+        }
+        return {"catalog_id": self.faker.numerify("#" * 15), "product_items": [item]}
 
     def media_url(self, kind: str) -> str:
         return f"https://{self.faker.domain_name()}/{self.faker.uuid4()}{MEDIA_EXTENSIONS[kind]}"
@@ -147,6 +177,9 @@ class ContentFaker:
             "address": self.faker.address().replace("\n", ", "),
             "name": self.faker.company(),
         }
+
+
+V1_ONLY = ("reply", "button", "reaction", "order")
 
 
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

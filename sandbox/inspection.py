@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from .events import timestamp
 from .problems import InvalidParameter, invalid_params
-from .states import SETTLED_STATES
+from .states import SETTLED_STATES, EventState
 from .store import EVENT_COLUMNS_BY_FILTER, MESSAGE_COLUMNS_BY_FILTER, SCOPE_FILTER, Query, Store
 from .timeline import Timeline
 
@@ -90,6 +90,8 @@ def message_summary(row: Mapping[str, Any]) -> dict[str, Any]:
         "response_status": row["response_status"],
         "scenario": row["scenario"],
         "rule": row["rule"],
+        "api_version": row.get("api_version"),
+        "workflow_id": row.get("workflow_id"),
     }
 
 
@@ -156,17 +158,59 @@ class Inspector:
         if kind == "webhook" and "state" not in query.equals:
             query = replace(query, equals={**query.equals, "state": SETTLED})
         find = self.store.find_messages if kind == "message" else self.store.find_events
+
+        def first() -> dict[str, Any] | None:
+            rows = find(replace(query, limit=1))
+            return self.item(kind, rows[0]) if rows else None
+
+        matched = self.poll(first, timeout)
+        return (matched, []) if matched is not None else (None, self.arrived(kind, query))
+
+    def poll(self, check: Callable[[], Any], timeout: float) -> Any:
+        """``check()`` until it gives something, moving a manual clock; None after ``timeout``."""
         deadline = time.monotonic() + min(timeout, MAX_WAIT)
         while True:
             seen = self.store.version
-            rows = find(replace(query, limit=1))
-            if rows:
-                return self.item(kind, rows[0]), []
+            found = check()
+            if found is not None:
+                return found
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return None, self.arrived(kind, query)
+                return None
             if not self.timeline.to_next_due(remaining):
                 self.store.wait_for_change(seen, remaining)
+
+    def workflow(self, workflow_id: str) -> dict[str, Any] | None:
+        """A failover workflow as one unit: its messages in order, and which one ended it.
+
+        It has ended once none of its messages has an event still to occur: the last one
+        sent ended it (``ended_by``), in the status it ended in (``status``).
+        """
+        rows = self.store.find_messages(Query({"workflow_id": (workflow_id,)}, limit=500))
+        if not rows:
+            return None
+        rows = sorted(rows, key=lambda r: r["workflow_position"])
+        pending = any(
+            e["state"] == EventState.SCHEDULED
+            for r in rows
+            for e in self.store.events_for(r["uuid"])
+        )
+        last = rows[-1]
+        return {
+            "workflow_id": workflow_id,
+            "messages": [message_summary(r) for r in rows],
+            "ended_by": None if pending else last["uuid"],
+            "status": None if pending else last["status"],
+        }
+
+    def wait_workflow(self, workflow_id: str, timeout: float) -> dict[str, Any] | None:
+        """The workflow once it has ended (None if it has not within ``timeout`` s)."""
+
+        def ended() -> dict[str, Any] | None:
+            found = self.workflow(workflow_id)
+            return found if found is not None and found["ended_by"] else None
+
+        return self.poll(ended, timeout)
 
     def item(self, kind: str, row: Mapping[str, Any]) -> dict[str, Any]:
         return message_summary(row) if kind == "message" else self.webhook_items([row])[0]

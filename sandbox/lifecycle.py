@@ -203,6 +203,7 @@ def reply_row(reply: InboundEvent, origin: Origin) -> dict[str, Any]:
         reply.content,
         origin.api_key,
         origin.application_id,
+        origin.webhook_version,
     )
 
 
@@ -232,8 +233,10 @@ def origin_from_row(row: Mapping[str, Any]) -> Origin:
             request["to"],
             row["api_key"],
             row["application_id"],
+            version=row.get("api_version"),
         )
-    return Origin.of(journaled_message(request), row["api_key"], row["application_id"])
+    message = journaled_message(request, row.get("api_version"))
+    return Origin.of(message, row["api_key"], row["application_id"])
 
 
 def due_from_row(row: Mapping[str, Any]) -> DueEvent:

@@ -23,8 +23,10 @@ class Message:
     client_ref: str | None = None
     webhook_url: str | None = None  # v0.1 `callback` (extension) / v1 `webhook_url`
     webhook_version: str = "v0.1"  # the shape its webhooks are rendered in
+    webhook_version_given: bool = True  # False: the request left it to the application
     request: dict[str, Any] = field(default_factory=dict)  # the body as received (journaled)
     failover: tuple[Message, ...] = ()  # v1 failover messages, tried in order
+    category: str | None = None  # v1 viber_service/messenger `category` (promotion, …)
     to_kind: str = "number"  # which address field `to` was given in: number | id
     sender_kind: str = "number"  # the same for `sender`
 
@@ -45,6 +47,7 @@ class Origin:
     api_key: str | None = None
     application_id: str | None = None
     message: Message | None = None
+    version: str | None = None  # an injected inbound message's webhook version
 
     @classmethod
     def of(cls, message: Message, api_key: str | None, application_id: str | None) -> Origin:
@@ -58,7 +61,7 @@ class Origin:
     @property
     def webhook_version(self) -> str | None:
         """The version its webhooks are rendered in (None: the sandbox's default)."""
-        return self.message.webhook_version if self.message else None
+        return self.message.webhook_version if self.message else self.version
 
 
 @dataclass(frozen=True)

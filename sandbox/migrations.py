@@ -74,7 +74,16 @@ V2 = """
 CREATE INDEX IF NOT EXISTS events_state ON events (state, due_at);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2)
+# Version 3: which API version received each message (NULL: journaled before, so v0.1), and
+# the failover workflow an outbound v1 message belongs to, with its place in it (1-based).
+API_VERSION = """
+ALTER TABLE messages ADD COLUMN api_version TEXT;
+ALTER TABLE messages ADD COLUMN workflow_id TEXT;
+ALTER TABLE messages ADD COLUMN workflow_position INTEGER;
+CREATE INDEX IF NOT EXISTS messages_workflow ON messages (workflow_id);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, API_VERSION)
 LATEST = len(MIGRATIONS)
 TABLES = ("messages", "events", "attempts")
 

@@ -133,6 +133,14 @@ class MessagesSandbox:
         )
         return found["payload"]
 
+    def workflow(self, workflow_id: str) -> dict[str, Any]:
+        """A v1 failover workflow as one unit: its messages in order, and which ended it."""
+        return self.client.workflow(workflow_id)
+
+    def wait_for_workflow(self, workflow_id: str, timeout: float = 10.0) -> dict[str, Any]:
+        """The workflow once it has ended: ``ended_by`` (a message_uuid) and ``status``."""
+        return self.client.workflow(workflow_id, wait=timeout)
+
     def send_inbound(
         self,
         channel: str = "whatsapp",
@@ -140,14 +148,20 @@ class MessagesSandbox:
         to: str | None = None,
         text: str | None = None,
         content: dict[str, Any] | None = None,
+        webhook_version: str | None = None,
         **scope: Any,
     ) -> str:
-        """Inject a customer's message (the sandbox fills what is left out); its message_uuid."""
+        """Inject a customer's message (the sandbox fills what is left out); its message_uuid.
+
+        ``webhook_version`` (v0.1 | v1): its shape; by default that of the last message
+        sent to this customer, else v0.1."""
         if text is not None:
             content = {"type": "text", "text": text}
         if not scope:
             scope = {"api_key": self.api_key}
         fields = {"channel": channel, "from": from_, "to": to, "content": content, **scope}
+        if webhook_version is not None:
+            fields["webhook_version"] = webhook_version
         return self.client.inbound(**fields)
 
     def wait_for_inbound(self, timeout: float = 10.0, **filters: Any) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from .resources import data_dir
 from .scenarios import Library, Matcher, Rule, Scenario, ScenarioError, Script, scenario_files
 from .spec import ErrorCode, Spec
 from .validation import dotted
+from .versions.v1_document import load_v1
 
 SCHEMA_PATH = Path(__file__).with_name("scenario.schema.json")
 
@@ -52,14 +53,18 @@ class FileProblem:
 def scenario_schema(spec: Spec) -> dict[str, Any]:
     """The shipped JSON Schema with its 'from the spec' enums filled from the document."""
     schema = copy.deepcopy(base_schema())
+    v1 = load_v1().message_schemas  # v1's channels (rcs, email, viber_service…) and types
     enums = {
         "status": spec.enum("MessageStatus", "status"),
-        "channel": spec.enum("ToProperty", "type"),
-        "content_type": spec.enum("MessageProperty", "content", "type"),
+        "channel": (*spec.enum("ToProperty", "type"), *v1),
+        "content_type": (
+            *spec.enum("MessageProperty", "content", "type"),
+            *(kind for kinds in v1.values() for kind in kinds),
+        ),
         "inbound_type": spec.enum("InboundMessage", "message", "content", "type"),
     }
     for name, values in enums.items():
-        schema["$defs"][name]["enum"] = list(values)
+        schema["$defs"][name]["enum"] = list(dict.fromkeys(values))
     return schema
 
 
@@ -105,14 +110,17 @@ def line_of(node: yaml.Node | None, path: Iterable[Any]) -> int | None:
 # checks ------------------------------------------------------------------------------
 
 
+Catalogues = Mapping[str, Mapping[int, ErrorCode]]  # API version -> its x-errors
+
+
 def check_data(
-    data: Any, spec: Spec, validator: Draft202012Validator
+    data: Any, spec: Spec, validator: Draft202012Validator, known: frozenset[int] = frozenset()
 ) -> list[tuple[list[Any], str]]:
     """(path, message) for every problem of one file's data: the schema's and the rest, at once."""
     problems = [(list(e.absolute_path), schema_message(e)) for e in validator.iter_errors(data)]
     if not isinstance(data, dict):
         return problems or [([], "a scenario file is a mapping (name, rules…)")]
-    return problems + list(semantic_problems(data, spec))
+    return problems + list(semantic_problems(data, known or frozenset(spec.errors)))
 
 
 def schema_message(error: Any) -> str:
@@ -136,7 +144,9 @@ def sequence(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def semantic_problems(data: dict[str, Any], spec: Spec) -> Iterator[tuple[list[Any], str]]:
+def semantic_problems(
+    data: dict[str, Any], known: frozenset[int]
+) -> Iterator[tuple[list[Any], str]]:
     """What a schema cannot say; safe on data the schema refused (wrong shapes are skipped)."""
     rules = sequence(data.get("rules"))
     yield from duplicate_rule_names(rules)
@@ -147,7 +157,7 @@ def semantic_problems(data: dict[str, Any], spec: Spec) -> Iterator[tuple[list[A
         for s, stage in enumerate(map(mapping, stages)):
             base = ["rules", r] + (["scripts", s] if "scripts" in rule else [])
             for i, step in enumerate(sequence(stage.get("script"))):
-                yield from step_problems([*base, "script", i], mapping(step), spec)
+                yield from step_problems([*base, "script", i], mapping(step), known)
         for s, stage in enumerate(sequence(rule.get("scripts"))[:-1]):
             if "times" not in mapping(stage):
                 yield ["rules", r, "scripts", s], "needs 'times' (only the last stage may omit it)"
@@ -174,13 +184,13 @@ def pattern_problems(path: list[Any], value: Any) -> Iterator[tuple[list[Any], s
 
 
 def step_problems(
-    path: list[Any], step: dict[str, Any], spec: Spec
+    path: list[Any], step: dict[str, Any], known: frozenset[int]
 ) -> Iterator[tuple[list[Any], str]]:
     error = step.get("error")
     code = error.get("code") if isinstance(error, dict) else error
     has_reason = isinstance(error, dict) and error.get("reason")
     is_code = isinstance(code, int) and not isinstance(code, bool)
-    if is_code and code not in spec.errors and not has_reason:
+    if is_code and code not in known and not has_reason:
         yield [*path, "error"], f"{code} is not an x-errors code of the spec; give a reason with it"
     for where, text in strings(mapping(step.get("inbound")), [*path, "inbound"]):
         for name in placeholders.names_in(text):
@@ -210,13 +220,16 @@ def faker_instance() -> Any:
 
 
 def check_files(
-    paths: Iterable[str | Path], spec: Spec, catalogue: Mapping[int, ErrorCode] | None = None
+    paths: Iterable[str | Path], spec: Spec, catalogues: Catalogues | None = None
 ) -> tuple[list[Scenario], list[FileProblem]]:
     """Every scenario of the files, and every problem found in them.
 
-    ``catalogue`` is the x-errors of the API version the library serves (default: the
-    spec's); generated magic recipients come from it, one per code, same numbering.
+    ``catalogues`` are the x-errors of each API version (default: the spec's, as v0.1's);
+    generated magic recipients come from each, one per code, same numbering, and a
+    message finds those of its own API version. A script's error code may come from any.
     """
+    catalogues = catalogues or {"v0.1": spec.errors}
+    known = frozenset(code for catalogue in catalogues.values() for code in catalogue)
     scenarios: list[Scenario] = []
     problems: list[FileProblem] = []
     seen: dict[str, str] = {}
@@ -226,12 +239,12 @@ def check_files(
         problems += read_problems
         if read_problems:
             continue
-        found = check_data(data, spec, validator)
+        found = check_data(data, spec, validator, known)
         in_file = [FileProblem(str(path), line_of(node, p), dotted(p), m) for p, m in found]
         problems += sorted(in_file, key=lambda problem: problem.line or 0)
         if found:
             continue
-        scenario = build_scenario(data, str(path), path.stem, catalogue or spec.errors)
+        scenario = build_scenario(data, str(path), path.stem, catalogues)
         if scenario.name in seen:
             problems.append(
                 FileProblem(
@@ -247,10 +260,10 @@ def check_files(
 
 
 def load_library(
-    user_paths: Iterable[str | Path], spec: Spec, catalogue: Mapping[int, ErrorCode] | None = None
+    user_paths: Iterable[str | Path], spec: Spec, catalogues: Catalogues | None = None
 ) -> Library:
     """User scenario files first (in the order given), then the built-in ones; all or nothing."""
-    scenarios, problems = check_files([*user_paths, data_dir("scenarios")], spec, catalogue)
+    scenarios, problems = check_files([*user_paths, data_dir("scenarios")], spec, catalogues)
     if problems:
         raise ScenarioError([str(p) for p in problems])
     return Library(scenarios)
@@ -260,11 +273,15 @@ def load_library(
 
 
 def build_scenario(
-    data: dict[str, Any], source: str, default_name: str, catalogue: Mapping[int, ErrorCode]
+    data: dict[str, Any], source: str, default_name: str, catalogues: Catalogues
 ) -> Scenario:
     name = str(data.get("name", default_name))
     rules = tuple(build_rule(name, i, rule) for i, rule in enumerate(data.get("rules") or []))
-    generated = generate(name, data["generate"], catalogue) if "generate" in data else {}
+    generated = (
+        {version: generate(name, data["generate"], c) for version, c in catalogues.items()}
+        if "generate" in data
+        else {}
+    )
     return Scenario(
         name=name,
         description=" ".join(str(data.get("description", "")).split()),

@@ -53,6 +53,8 @@ class Facts:
                 "application_id": application_id,
                 "api_key": api_key,
                 "to_number": message.to if message.to_kind == "number" and message.to else None,
+                "api_version": message.api_version,
+                "category": message.category,
             }
         )
 
@@ -150,20 +152,21 @@ class Rule:
 
 @dataclass(frozen=True)
 class Scenario:
-    """A named set of rules; ``index`` holds generated rules by exact recipient."""
+    """A named set of rules; ``index`` holds generated rules by API version, then by exact
+    recipient (magic recipients come from each version's own x-errors catalogue)."""
 
     name: str
     description: str = ""
     select: str = "always"
     fallback: bool = False
     rules: tuple[Rule, ...] = ()
-    index: dict[str, Rule] = field(default_factory=dict)
+    index: dict[str, dict[str, Rule]] = field(default_factory=dict)
     source: str = ""
 
     def find(self, facts: Facts) -> Rule | None:
         """The first rule matching ``facts``: an exact-recipient rule first, then in order."""
         to = facts.get("to") or ""
-        rule = self.index.get(to)
+        rule = self.index.get(facts.get("api_version") or "v0.1", {}).get(to)
         if rule is not None:
             return rule
         if self.recipients is not None and to not in self.recipients:

@@ -38,6 +38,9 @@ MESSAGE_COLUMNS = (
     "rule",
     "status",
     "trace_id",
+    "api_version",
+    "workflow_id",
+    "workflow_position",
 )
 
 
@@ -78,6 +81,8 @@ MESSAGE_COLUMNS_BY_FILTER = {
     "application_id": "m.application_id",
     "scenario": "m.scenario",
     "rule": "m.rule",
+    "api_version": "m.api_version",
+    "workflow_id": "m.workflow_id",
 }
 EVENT_COLUMNS_BY_FILTER = {
     **MESSAGE_COLUMNS_BY_FILTER,
@@ -148,8 +153,10 @@ def outbound_row(
     response: tuple[int, dict[str, Any]],
     trace_id: str,
     choice: tuple[str | None, str | None] = (None, None),
+    workflow: tuple[str, int] | None = None,
 ) -> dict[str, Any]:
-    """The journal row of an outbound message (accepted, or answered by a scenario)."""
+    """The journal row of an outbound message (accepted, or answered by a scenario);
+    ``workflow`` is (workflow id, 1-based place) for a message of a failover workflow."""
     status, body = response
     return {
         "uuid": message_uuid,
@@ -167,6 +174,9 @@ def outbound_row(
         "scenario": choice[0],
         "rule": choice[1],
         "trace_id": trace_id,
+        "api_version": message.api_version,
+        "workflow_id": workflow[0] if workflow else None,
+        "workflow_position": workflow[1] if workflow else None,
     }
 
 
@@ -178,8 +188,10 @@ def inbound_row(
     content: Any,
     api_key: str | None,
     application_id: str | None,
+    api_version: str | None = None,
 ) -> dict[str, Any]:
-    """The journal row of an inbound message (its 'request' is what the customer sent)."""
+    """The journal row of an inbound message (its 'request' is what the customer sent;
+    ``api_version`` the version its webhook is rendered in)."""
     return {
         "uuid": message_uuid,
         "direction": "inbound",
@@ -190,6 +202,7 @@ def inbound_row(
         "to_addr": business,
         "from_addr": customer,
         "request": {"channel": channel, "from": customer, "to": business, "content": content},
+        "api_version": api_version,
     }
 
 
@@ -301,6 +314,15 @@ class Store:
         with self.transaction() as db:
             updated = db.execute("UPDATE messages SET status = ? WHERE uuid = ?", (status, uuid))
         return bool(updated.rowcount)
+
+    def drop_scheduled(self, uuid: str) -> int:
+        """Events of a message that have not occurred yet are dropped (a revoked message)."""
+        with self.transaction() as db:
+            dropped = db.execute(
+                "DELETE FROM events WHERE message_uuid = ? AND state = ?",
+                (uuid, EventState.SCHEDULED),
+            )
+        return dropped.rowcount
 
     def count_messages(self, scope: Scope = Scope()) -> int:
         where, params = scope.where()
@@ -422,7 +444,7 @@ class Store:
     def open_events(self) -> list[dict[str, Any]]:
         """Events not yet delivered nor given up, with their message, in due order."""
         rows = self.query(
-            "SELECT e.*, m.request, m.channel, m.direction FROM events e "
+            "SELECT e.*, m.request, m.channel, m.direction, m.api_version FROM events e "
             "JOIN messages m ON m.uuid = e.message_uuid "
             f"WHERE e.state IN ({OPEN_MARKS}) ORDER BY e.due_at, e.position",
             OPEN_STATES,

@@ -56,7 +56,7 @@ class WebhookBuilder:
     def build(
         self, kind: str, message_uuid: str, step: dict[str, Any], origin: Origin, when: float
     ) -> Webhook:
-        renderer = self.renderers[origin.webhook_version or DEFAULT_WEBHOOK_VERSION]
+        renderer = self.renderers[self.version_for(origin)]
         inbound = None
         if kind == "inbound":
             inbound = self.inbound(step, origin, when)
@@ -66,6 +66,16 @@ class WebhookBuilder:
             payload = renderer.status(StatusEvent(message_uuid, origin.message, step, when))
         url = self.url_for(kind, origin)
         return Webhook(compact_json_bytes(payload), url, renderer.problem(kind, payload), inbound)
+
+    def version_for(self, origin: Origin) -> str:
+        """The message's webhook version; if its request did not say, its application's
+        setting (resolved when the event occurs, like the URL), else its parser's default."""
+        message = origin.message
+        if message is not None and not message.webhook_version_given:
+            application = self.state().applications.get(origin.application_id or "")
+            if application is not None and application.webhook_version:
+                return application.webhook_version
+        return origin.webhook_version or DEFAULT_WEBHOOK_VERSION
 
     def inbound(self, step: dict[str, Any], origin: Origin, when: float) -> InboundEvent:
         """An inbound message: a scripted reply (customer = the recipient) or an injected one."""

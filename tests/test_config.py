@@ -58,6 +58,8 @@ def samples(option: Option, tmp_path) -> tuple[str, str, str]:
             path.write_text(PEM.format(n))
             keys.append(f"app={path}")
         return tuple(keys)
+    if option.name == "application_webhook_version":  # checked at start: v0.1 | v1
+        return "app=v1", "app=v0.1", "app=v1"
     if option.name.endswith("_url"):  # webhook URLs are checked at start
         prefix = "app=" if option.repeatable else ""
         return tuple(f"{prefix}http://{n}.example/hook" for n in ("one", "two", "three"))

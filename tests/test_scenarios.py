@@ -431,7 +431,7 @@ def test_valid_files_and_the_built_ins_check_ok(tmp_path):
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    assert "ok: 8 scenario(s)" in result.stdout
+    assert "ok: 10 scenario(s)" in result.stdout
 
 
 def test_unknown_country_code_is_rejected_with_1040(manual, receiver):

@@ -189,9 +189,11 @@ def test_a_version_1_journal_file_is_upgraded_with_the_indexes(tmp_path):
         )
         db.commit()
     store = Store(path)
-    assert store.query("PRAGMA user_version") == [{"user_version": LATEST}] and LATEST == 2
+    assert store.query("PRAGMA user_version") == [{"user_version": LATEST}] and LATEST == 3
     indexes = {r["name"] for r in store.query("SELECT name FROM sqlite_master WHERE type='index'")}
-    assert "events_state" in indexes
+    assert {"events_state", "messages_workflow"} <= indexes
+    columns = {r["name"] for r in store.query("PRAGMA table_info(messages)")}
+    assert {"api_version", "workflow_id", "workflow_position"} <= columns
     assert store.get_message("kept")["request"] == {}
     plan_rows = store.query(
         "EXPLAIN QUERY PLAN SELECT * FROM events WHERE state = 'scheduled' ORDER BY due_at"

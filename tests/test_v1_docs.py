@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sandbox.engine_v1 import V1Api
+from sandbox.error_table import markdown
 from sandbox.versions.v1_document import load_v1
 
 from .test_readme import blocks, curl_commands, curl_to_request
@@ -51,7 +51,7 @@ def test_the_magic_recipient_table_is_the_v1_librarys(client):
     table = page.split("<!-- v1-errors-table:start -->\n")[1].split("<!-- v1-errors-table:end -->")[
         0
     ]
-    assert table == V1Api(client.sandbox).error_table()
+    assert table == markdown(client.sandbox.library, load_v1().spec, "v1")
     assert "| 1431 | Multiple recipients error | `15550001431` |" in table
 
 
@@ -67,3 +67,15 @@ def test_the_errors_command_prints_that_table_with_api_v1():
     ).stdout
     page = DOC.read_text(encoding="utf-8")
     assert printed == page.split("<!-- v1-errors-table:start -->\n")[1].split("<!-- v1-")[0]
+
+
+def test_the_webhook_payloads_shown_are_valid_v1_webhooks():
+    from .test_v1_webhooks import document_validators
+
+    validators = document_validators()
+    shown = [json.loads(b.text) for b in blocks(DOC) if b.lang == "json"]
+    payloads = [p for p in shown if "timestamp" in p]
+    assert len(payloads) >= 4
+    for payload in payloads:
+        kind = "status" if "status" in payload else "inbound"
+        validators[kind].validate(payload)

@@ -128,3 +128,38 @@ def test_wrong_credentials_are_refused_to_the_sdk(start_sandbox, node_modules, p
     results = run_sdk(client, "basic", private_key)
     assert results["sms/text"]["status"] == 401
     assert results["sms/text"]["contentType"] == "application/problem+json"
+
+
+def test_node_sdk_failover_workflow_end_to_end(start_sandbox, receiver, node_modules):
+    """WhatsApp rejected 1340 -> SMS delivered, sent by the SDK, every webhook checked."""
+    from .test_v1_webhooks import document_validators
+
+    client = start_sandbox(
+        api_keys={"key1": "secret1"}, clock="manual", status_url=receiver.url + "/status"
+    )
+    env = {**os.environ, "SANDBOX_URL": client.url, "API_KEY": "key1", "API_SECRET": "secret1"}
+    done = subprocess.run(
+        [NODE, "failover.js"], cwd=NODE_DIR, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    sent = json.loads(done.stdout)
+    # The SDK's answer keeps only messageUUID; the journal has the 202's workflow_id too.
+    primary = client.get(f"/_sandbox/messages/{sent['messageUUID']}").json()
+    workflow_id = primary["workflow_id"]
+    assert primary["response"]["body"]["workflow_id"] == workflow_id
+    ended = client.get(f"/_sandbox/workflows/{workflow_id}", params={"wait": 10}).json()
+    whatsapp, sms = ended["messages"]
+    assert (whatsapp["message_uuid"], whatsapp["status"]) == (sent["messageUUID"], "rejected")
+    assert (ended["ended_by"], ended["status"]) == (sms["message_uuid"], "delivered")
+    payloads = [r.json for r in receiver.on("/status")]
+    assert [(p["channel"], p["status"], p["workflow"]["items_number"]) for p in payloads] == [
+        ("whatsapp", "submitted", "1"),
+        ("whatsapp", "rejected", "1"),
+        ("sms", "submitted", "2"),
+        ("sms", "delivered", "2"),
+    ]
+    assert payloads[1]["error"]["title"] == "1340"
+    assert payloads[0]["client_ref"] == "parcel-42"
+    status = document_validators()["status"]
+    for payload in payloads:
+        status.validate(payload)

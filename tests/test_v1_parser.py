@@ -37,6 +37,7 @@ def test_a_failover_body_becomes_a_message_with_its_failover_messages(parser):
         content_type="text",
         content={"text": body["text"]},
         webhook_version="v1",
+        webhook_version_given=False,  # left to the application's setting (default v1)
         request=body,
         failover=(parser.message(body["failover"][0]),),
         to_kind="number",

@@ -69,6 +69,8 @@ class WebhookShapes:
 
     def __init__(self, spec: Spec) -> None:
         self.reasons = {code: error.title for code, error in spec.errors.items()}
+        self._channels = spec.enum("InboundMessage", "to", "type")
+        self._types = spec.enum("InboundMessage", "message", "content", "type")
         self._checks = {
             "status": (spec.is_valid("MessageStatus"), spec.validator("MessageStatus")),
             "inbound": (spec.is_valid("InboundMessage"), spec.validator("InboundMessage")),
@@ -97,6 +99,9 @@ class WebhookShapes:
             event.content,
             event.when,
         )
+
+    def inbound_types(self) -> dict[str, tuple[str, ...]]:
+        return dict.fromkeys(self._channels, self._types)
 
     def problem(self, kind: str, payload: dict[str, Any]) -> str | None:
         is_valid, validator = self._checks[kind]

@@ -10,7 +10,7 @@ type by the field it concerns. Validators compile once per schema and are reused
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from jsonschema import Draft4Validator, ValidationError
@@ -18,13 +18,23 @@ from jsonschema.exceptions import best_match
 
 from ..message import Message
 from ..problems import InvalidParameter
+from ..spec import Spec
 from ..validation import json_type, translate, unique_by_name
-from .v1_document import V1Document
+from ..webhook_urls import webhook_url_error
+from .v1_document import V1Document, load_v1
 from .v1_errors import V1Errors
 
+VERSION = "v1"
 CLIENT_REF_LIMIT = 100  # outboundMessageCommon.client_ref: "Client reference of up to 100…"
 DEFAULT_WEBHOOK_VERSION = "v1"  # a v1 send's webhooks, unless it asks for v0.1
+REVOCABLE = (None, "submitted", "rejected", "undeliverable")  # not delivered, not read
 ADDRESS_KINDS = {"to": "recipient", "from": "sender", "client_ref": "client_ref"}
+
+
+def v1_parser(spec: Spec | None = None) -> V1Parser:
+    """The registry's factory: v1 parses with its own document, not v0.1's ``spec``."""
+    document = load_v1()
+    return V1Parser(document, V1Errors(document))
 
 
 class V1Parser:
@@ -44,29 +54,11 @@ class V1Parser:
         return self.build(body)
 
     def parse(self, body: Any) -> Message:
-        """``versions.RequestParser``: register it with v1's webhook renderer (#13)."""
+        """``versions.RequestParser``: the v1 parser registered in ``versions``."""
         return self.message(body)
 
-    def build(self, body: dict[str, Any], failover: bool = True) -> Message:
-        """The Message of a checked body; a failover message's own `failover` is not one of
-        its fields in the document (an unknown field: ignored, as it was not checked)."""
-        kind = body["message_type"]
-        items = (body.get("failover") or ()) if failover else ()
-        return Message(
-            api_version="v1",
-            channel=body["channel"],
-            to=body["to"],
-            sender=body["from"],
-            content_type=kind,
-            content={kind: body[kind]} if kind in body else {},
-            client_ref=body.get("client_ref"),
-            webhook_url=body.get("webhook_url"),
-            webhook_version=body.get("webhook_version", DEFAULT_WEBHOOK_VERSION),
-            request=body,
-            failover=tuple(self.build(item, failover=False) for item in items),
-            to_kind=address_kind(body["to"]),
-            sender_kind=address_kind(body["from"]),
-        )
+    def build(self, body: dict[str, Any]) -> Message:
+        return to_message(body)
 
     # checking ------------------------------------------------------------------------
 
@@ -91,6 +83,9 @@ class V1Parser:
                     f"must be at most {CLIENT_REF_LIMIT} characters; got {len(ref)}",
                 ),
             )
+        url = body.get("webhook_url")
+        if isinstance(url, str) and (reason := webhook_url_error(url)):  # as v0.1's callback
+            yield "message_params", at(prefix + "webhook_url", reason)
         if not prefix:  # failover messages are checked like the main one; no nested failover
             yield from self.failover_violations(body.get("failover"))
 
@@ -171,7 +166,14 @@ class V1Parser:
             raise self.errors.problem("message_params", [at("status", reason)])
         return status
 
-    def check_update(self, body: dict[str, Any], channel: str | None) -> None:
+    def check_update(self, body: dict[str, Any], row: Mapping[str, Any], status: str) -> None:
+        """The PATCH body against the message it updates; raises the document's 422."""
+        self.check_update_body(body, row["channel"])
+        reason = update_refusal(row, status)
+        if reason:
+            raise self.errors.problem("message_params", [at("status", reason)])
+
+    def check_update_body(self, body: dict[str, Any], channel: str | None) -> None:
         """The PATCH body against the branch of the message's channel; raises a 422 Problem."""
         branches = self.document.update_statuses()
         if channel not in branches:
@@ -202,6 +204,56 @@ class V1Parser:
                 validator = Draft4Validator(branch)
                 self._checks[key] = (validator.is_valid, validator)
             return self._checks[key][1]
+
+
+def to_message(body: dict[str, Any], failover: bool = True) -> Message:
+    """The Message of a checked body (also the journal's reader after a restart).
+
+    A failover message's own `failover` is not one of its fields in the document (an
+    unknown field: ignored, as it was not checked). Its webhook URL is the primary's
+    unless it gives its own.
+    """
+    kind = body["message_type"]
+    items = (body.get("failover") or ()) if failover else ()
+    webhook_url = body.get("webhook_url")
+    return Message(
+        api_version=VERSION,
+        channel=body["channel"],
+        to=body["to"],
+        sender=body["from"],
+        content_type=kind,
+        content={kind: body[kind]} if kind in body else {},
+        client_ref=body.get("client_ref"),
+        webhook_url=webhook_url,
+        webhook_version=body.get("webhook_version", DEFAULT_WEBHOOK_VERSION),
+        webhook_version_given="webhook_version" in body,
+        category=category_of(body),
+        request=body,
+        failover=tuple(
+            to_message({"webhook_url": webhook_url, **item} if webhook_url else item, False)
+            for item in items
+        ),
+        to_kind=address_kind(body["to"]),
+        sender_kind=address_kind(body["from"]),
+    )
+
+
+def category_of(body: dict[str, Any]) -> str | None:
+    """The message's channel-options `category` (viber_service, messenger), if given."""
+    options = body.get(body["channel"])
+    category = options.get("category") if isinstance(options, dict) else None
+    return category if isinstance(category, str) else None
+
+
+def update_refusal(row: Mapping[str, Any], status: str) -> str | None:
+    """Why this journaled message cannot take ``status`` (None if it can)."""
+    if status == "read" and row["direction"] != "inbound":
+        return "can be set to read on an inbound message only; this one is outbound"
+    if status == "revoked" and row["direction"] != "outbound":
+        return "can be set to revoked on an outbound message only; this one is inbound"
+    if status == "revoked" and row["status"] not in REVOCABLE:
+        return f"cannot be revoked: the message was already {row['status']}"
+    return None
 
 
 def most_specific(error: ValidationError) -> ValidationError:

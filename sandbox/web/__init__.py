@@ -10,7 +10,6 @@ from flask import Flask, Response, g, request
 
 from ..config import Settings
 from ..engine import Sandbox
-from ..engine_v1 import V1Api
 from . import admin, api, ui, v1
 from .budget import Budget
 from .errors import register_error_handlers
@@ -28,7 +27,6 @@ def create_app(
     sandbox = sandbox or Sandbox(settings or Settings()).start()
     app = Flask("sandbox")
     app.extensions["sandbox"] = sandbox
-    app.extensions["sandbox.v1"] = V1Api(sandbox)
     app.extensions["budgets"] = {
         "waits": Budget(sandbox.settings.max_waits),
         "delays": Budget(sandbox.settings.max_delayed),

@@ -211,13 +211,37 @@ def too_many_waits() -> problems.Problem:
     )
 
 
-def wait_timeout(raw: str) -> float:
+@bp.get("/workflows/<workflow_id>")
+def get_workflow(workflow_id: str) -> Response:
+    """A failover workflow as one unit; ``?wait=S`` long-polls until it has ended (else 408)."""
+    inspector = sandbox().inspector
+    found = inspector.workflow(workflow_id)
+    if found is None:
+        raise problems.gateway(
+            404, "not-found", "Not Found", f"There is no workflow {workflow_id}."
+        )
+    if "wait" not in request.args or found["ended_by"]:
+        return jsonify(found)
+    timeout = wait_timeout(request.args["wait"], "wait")
+    ended = inspector.wait_workflow(workflow_id, timeout)
+    if ended is not None:
+        return jsonify(ended)
+    raise problems.gateway(
+        408,
+        "wait-timeout",
+        "Nothing matched in time",
+        f"Workflow {workflow_id} had not ended within {timeout:g} s; 'arrived' shows it.",
+        extra={"arrived": [inspector.workflow(workflow_id)]},
+    )
+
+
+def wait_timeout(raw: str, name: str = "timeout") -> float:
     try:
         value = float(raw)
     except ValueError:
         value = -1
     if not 0 <= value <= 60:
-        raise invalid_params([InvalidParameter("timeout", f"must be 0 to 60 seconds; got {raw!r}")])
+        raise invalid_params([InvalidParameter(name, f"must be 0 to 60 seconds; got {raw!r}")])
     return value
 
 
@@ -230,7 +254,12 @@ def inject_inbound() -> Response:
     body = json_body()
     scope = optional_strings(body, "application_id", "api_key")
     message_uuid = sandbox().inbound(
-        body.get("channel"), body.get("from"), body.get("to"), body.get("content"), **scope
+        body.get("channel"),
+        body.get("from"),
+        body.get("to"),
+        body.get("content"),
+        **scope,
+        webhook_version=body.get("webhook_version"),
     )
     return jsonify(message_uuid=message_uuid), 201
 
@@ -258,12 +287,15 @@ def application_item(app: Any) -> dict[str, Any]:
         "status_url": app.status_url,
         "inbound_url": app.inbound_url,
         "public_key": app.public_key,
+        "webhook_version": app.webhook_version,
     }
 
 
 @bp.put("/applications/<application_id>")
 def put_application(application_id: str) -> Response:
-    fields = optional_strings(json_body(), "status_url", "inbound_url", "public_key")
+    fields = optional_strings(
+        json_body(), "status_url", "inbound_url", "public_key", "webhook_version"
+    )
     check_webhook_urls({"status_url": fields["status_url"], "inbound_url": fields["inbound_url"]})
     try:
         app = sandbox().set_application(application_id, **fields)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, g, request
 
 from ..engine import SCENARIO_HEADER
-from ..engine_v1 import V1Api
 from ..json_body import read_json_body
 from ..problems import Problem
+from ..versions.v1 import VERSION, V1Parser
 from .api import QUERY_CREDENTIALS, render_answer, sandbox
 
 bp = Blueprint("v1", __name__)
@@ -22,22 +22,22 @@ REQUEST_ID_HEADER = "X-Request-Id"
 V1_PREFIX = "/v1/"
 
 
-def v1() -> V1Api:
-    return current_app.extensions["sandbox.v1"]
+def v1() -> V1Parser:
+    return sandbox().parsers[VERSION]  # type: ignore[return-value]
 
 
 @bp.post("/v1/messages")
 def send_message() -> Response:
     principal = authenticate()
-    body = v1_json_body()
+    message = v1().parse(v1_json_body())
     scenario = request.headers.get(SCENARIO_HEADER)
-    return render_answer(v1().send(body, principal, trace_id=g.trace_id, scenario=scenario))
+    return render_answer(sandbox().send(message, principal, g.trace_id, scenario))
 
 
 @bp.patch("/v1/messages/<message_uuid>")
 def update_message(message_uuid: str) -> Response:
     authenticate()
-    v1().update(message_uuid, v1_json_body())
+    sandbox().update(message_uuid, v1_json_body(), VERSION)
     return Response(status=202)
 
 
