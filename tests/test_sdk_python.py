@@ -504,6 +504,44 @@ def test_a_failover_answers_a_workflow_id(sdk, sandbox):
     assert entry["response"]["body"]["workflow_id"] == response.workflow_id
 
 
+def test_sdk_failover_workflow_end_to_end(tmp_path, receiver, monkeypatch):
+    """WhatsApp rejected 1340 -> SMS delivered, sent by the Python SDK, every webhook checked
+    (the Node SDK's twin is in test_v1_node_sdk.py)."""
+    settings = Settings().with_overrides(
+        port=0,
+        log_level="warning",
+        tls=True,
+        db=str(tmp_path / "journal.db"),
+        clock="manual",
+        api_keys={API_KEY: API_SECRET},
+        status_url=receiver.url + "/status",
+    )
+    with Server(settings) as server:
+        sandbox = Sandbox(server, str(tmp_path / CERT_NAME))
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", sandbox.cert)
+        sdk = Vonage(
+            Auth(api_key=API_KEY, api_secret=API_SECRET), HttpClientOptions(api_host=sandbox.host)
+        )
+        first = m.WhatsappText(to="15550001340", from_=WA, text="Your parcel arrives today")
+        second = m.Sms(to=TO, from_="Acme", text="Your parcel arrives today")
+        sent = sdk.messages.send(first, failover=[second])
+        ended = sandbox.http.get(
+            f"{sandbox.url}/_sandbox/workflows/{sent.workflow_id}", params={"wait": 10}, timeout=15
+        ).json()
+    whatsapp, sms = ended["messages"]
+    assert (whatsapp["message_uuid"], whatsapp["status"]) == (sent.message_uuid, "rejected")
+    assert (ended["ended_by"], ended["status"]) == (sms["message_uuid"], "delivered")
+    payloads = [r.json for r in receiver.on("/status")]
+    assert [(p["channel"], p["status"], p["workflow"]["items_number"]) for p in payloads] == [
+        ("whatsapp", "submitted", "1"),
+        ("whatsapp", "rejected", "1"),
+        ("sms", "submitted", "2"),
+        ("sms", "delivered", "2"),
+    ]
+    assert {p["workflow"]["workflow_id"] for p in payloads} == {sent.workflow_id}
+    assert payloads[1]["error"]["title"] == "1340"
+
+
 def inject_whatsapp_inbound(sandbox: Sandbox) -> str:
     inbound = {"channel": "whatsapp", "from": TO, "to": WA}
     response = sandbox.http.post(f"{sandbox.url}/_sandbox/inbound", json=inbound, timeout=5)
