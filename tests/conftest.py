@@ -114,3 +114,11 @@ def client() -> Iterator[Client]:
     invalid = invalid_payloads(server)
     server.stop()
     assert not invalid, f"payloads failed the spec: {invalid}"
+
+
+@pytest.fixture(scope="module")
+def private_key():
+    """An RSA key of the test module's own (an application's, for JWTs signed by an SDK)."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from vonage import Auth, HttpClientOptions, Vonage
 from vonage_http_client import HttpRequestError, NotFoundError, RateLimitedError
@@ -27,6 +26,8 @@ from vonage_messages.models.whatsapp import BaseWhatsapp
 from sandbox.config import Application, Settings
 from sandbox.server import Server
 from sandbox.tls import CERT_NAME
+
+from .tokens import pem
 
 APPLICATION_ID = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 API_KEY, API_SECRET = "pykey", "pysecret"
@@ -387,25 +388,6 @@ LIMITS: dict[str, m.BaseMessage] = {
         viber_service=m.ViberFileOptions(category="transaction", ttl=259200),
     ),
 }
-
-
-@pytest.fixture(scope="module")
-def private_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def pem(key: rsa.RSAPrivateKey, public: bool = False) -> str:
-    if public:
-        return (
-            key.public_key()
-            .public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-            .decode()
-        )
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
 
 
 class Sandbox:

@@ -14,10 +14,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sandbox.config import Application
+
+from .tokens import pem
 
 NODE_DIR = Path(__file__).parent / "sdk" / "node"
 NODE = shutil.which("node")
@@ -35,25 +36,6 @@ def node_modules() -> Path:
             [npm, "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True, timeout=300
         )
     return NODE_DIR / "node_modules"
-
-
-@pytest.fixture(scope="module")
-def private_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def pem(key: rsa.RSAPrivateKey, public: bool = False) -> str:
-    if public:
-        return (
-            key.public_key()
-            .public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-            .decode()
-        )
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
 
 
 def run_sdk(client, auth: str, key: rsa.RSAPrivateKey) -> dict:
