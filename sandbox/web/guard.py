@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 from flask import current_app, request
 
+from .. import problems
+
 COOKIE = "sandbox_ui_session"
 SESSION_LIFETIME = 12 * 3600
 CLOCK_SKEW = 60  # seconds a session's issue time may lie ahead (restarted machine clock)
@@ -35,6 +37,14 @@ def is_admin() -> bool:
     return bearer_matches(request.headers.get("Authorization", ""), token) or session_valid(
         request.cookies.get(cookie_name(), ""), token, time.time()
     )
+
+
+def require_admin() -> None:
+    """401 in the admin error shape unless this request carries the admin token."""
+    if not is_admin():
+        raise problems.unauthorized(
+            "The admin API needs 'Authorization: Bearer <admin token>' (see --admin-token)."
+        )
 
 
 def bearer_matches(header: str, token: str) -> bool:

@@ -87,12 +87,7 @@ def require_login() -> Response | None:
     return redirect(url_for("ui.login", next=request.full_path))
 
 
-@feed_bp.before_request
-def require_admin() -> None:
-    if not guard.is_admin():
-        raise problems.unauthorized(
-            "The admin API needs 'Authorization: Bearer <admin token>' (see --admin-token)."
-        )
+feed_bp.before_request(guard.require_admin)
 
 
 @bp.route("/login", methods=["GET", "POST"])
