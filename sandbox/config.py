@@ -154,6 +154,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("journal_limit", int, 5_000, "messages kept by the in-memory journal (oldest go)"),
     Option("max_waits", int, 64, "concurrent /_sandbox/wait long-polls (503 above)"),
     Option("max_delayed", int, 64, "concurrent answers held by scripted latency (undelayed above)"),
+    Option("max_streams", int, 16, "concurrent /_sandbox/changes/stream event streams (503 above)"),
     Option("backlog", int, 1024, "pending TCP connections the listener queues"),
     Option("header_timeout", float, 10.0, "seconds a client may take to send request headers"),
     Option("keep_alive", parse_bool, True, "keep client connections open between requests"),

@@ -20,6 +20,7 @@ from .config import Settings
 from .engine import Sandbox
 from .tls import TlsFiles, tls_files
 from .web import create_app
+from .web.ui import end_streams
 
 log = logging.getLogger("sandbox.server")
 WILDCARDS = ("0.0.0.0", "", "*", "::")
@@ -78,6 +79,7 @@ class Server:
         if self._stop_signal is not None:
             self._stop_signal.set()  # granian closes the listener and the idle connections
             self.app.drain(timeout)
+            end_streams(self.app.app, timeout)  # drain stops counting a stream once returned
         else:
             self._socket.close()
         self.sandbox.close()
@@ -109,8 +111,8 @@ class Server:
 
 
 def python_thread_count(settings: Settings) -> int:
-    """Threads that run the app: the API's, plus the long-polls' and the delays' budgets."""
-    return settings.threads + settings.max_waits + settings.max_delayed
+    """Threads that run the app: the API's, plus the long-polls', delays' and streams' budgets."""
+    return settings.threads + settings.max_waits + settings.max_delayed + settings.max_streams
 
 
 def listen(host: str, port: int, backlog: int) -> socket.socket:

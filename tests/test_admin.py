@@ -471,8 +471,52 @@ def test_admin_token_scheme_is_case_insensitive(start_sandbox):
         ("Basic s3cret", 401),
         ("s3cret", 401),
     ):
-        answer = client.get("/_sandbox/messages", headers={"Authorization": given})
-        assert answer.status_code == status, given
+        # one guard: the admin API, the change feed and the UI's JSON agree on every header
+        for path in ("/_sandbox/messages", "/_sandbox/changes", "/_sandbox/conversations"):
+            answer = client.get(path, headers={"Authorization": given})
+            assert answer.status_code == status, (given, path)
+        page = client.get("/_sandbox/ui/", headers={"Authorization": given}, allow_redirects=False)
+        assert page.status_code == (200 if status == 200 else 302), given
+
+
+CROSS_SITE_HEADERS = [
+    {"Origin": "http://evil.example"},
+    {"Origin": "null"},
+    {"Origin": "http://127.0.0.1:1"},
+    {"Origin": "http://[::1"},
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "Same-Site"},
+]
+
+
+@pytest.mark.parametrize("headers", CROSS_SITE_HEADERS)
+def test_the_ui_login_refuses_what_admin_writes_refuse(start_sandbox, headers):
+    client = start_sandbox(admin_token="s3cret")
+    login = client.http.post(
+        client.url + "/_sandbox/ui/login",
+        data={"token": "s3cret"},
+        headers=headers,
+        allow_redirects=False,
+    )
+    assert login.status_code == 401 and "Set-Cookie" not in login.headers, login.text[:200]
+    write = client.http.post(
+        client.url + "/_sandbox/reset",
+        json={},
+        headers={**headers, "Authorization": "Bearer s3cret"},
+    )
+    assert write.status_code == 403
+    assert client.healthy()
+
+
+def test_the_ui_login_accepts_its_own_origin_in_any_case(start_sandbox):
+    client = start_sandbox(admin_token="s3cret")
+    login = client.http.post(
+        client.url + "/_sandbox/ui/login",
+        data={"token": "s3cret"},
+        headers={"Origin": client.url.upper(), "Sec-Fetch-Site": "same-origin"},
+        allow_redirects=False,
+    )
+    assert login.status_code == 302 and "Set-Cookie" in login.headers
 
 
 OWN_ADMIN_PATHS = [

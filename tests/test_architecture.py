@@ -27,6 +27,7 @@ RANKS = {
     "events": 0,
     "client": 0,
     "web.budget": 0,
+    "web.guard": 11.5,
     "tls": 2,
     "parties": 0,
     "receive": 0,
@@ -70,7 +71,7 @@ RANKS = {
     "": 16,
 }
 ONLY_IN = {
-    "flask": {"web", "web.api", "web.admin", "web.errors", "web.v1", "web.ui"},
+    "flask": {"web", "web.api", "web.admin", "web.errors", "web.v1", "web.ui", "web.guard"},
     "werkzeug": {"web", "web.api", "web.admin", "web.errors", "web.v1"},
     "granian": {"server"},
     "pytest": {"pytest_plugin"},

@@ -16,6 +16,8 @@ import yaml
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
+from sandbox.web.guard import SESSION_LIFETIME, session_value
+
 from .samples import VALID, message
 
 UI = "/_sandbox/ui/"
@@ -284,19 +286,63 @@ def test_login_refuses_cross_site_posts_and_foreign_redirects(guarded):
     assert away.headers["Location"] == UI
 
 
+def cookie_name(client) -> str:
+    return f"sandbox_ui_session_{client.server.port}"
+
+
 def test_a_forged_cookie_is_refused(guarded):
-    guarded.http.cookies.set("sandbox_ui_session", "0" * 64)
+    guarded.http.cookies.set(cookie_name(guarded), "0" * 64)
     assert guarded.get("/_sandbox/changes").status_code == 401
     assert guarded.get("/_sandbox/messages").status_code == 401
+    # a well-formed session for another token, or expired, or issued in the future
+    now = int(time.time())
+    for value in (
+        session_value("other", now),
+        session_value("s3cret", now - SESSION_LIFETIME - 1),
+        session_value("s3cret", now + 3600),
+    ):
+        guarded.http.cookies.set(cookie_name(guarded), value)
+        assert guarded.get("/_sandbox/changes").status_code == 401, value
+        assert guarded.get("/_sandbox/messages").status_code == 401, value
+        assert guarded.get(UI, allow_redirects=False).status_code == 302, value
+    guarded.http.cookies.set(cookie_name(guarded), session_value("s3cret", now - 60))
+    assert guarded.get("/_sandbox/messages").status_code == 200
+
+
+def log_in(client, token: str = "s3cret", **kw) -> requests.Response:
+    return client.http.post(
+        f"{client.url}/_sandbox/ui/login", data={"token": token}, allow_redirects=False, **kw
+    )
+
+
+def test_the_session_expires_and_is_named_after_the_port(start_sandbox):
+    one = start_sandbox(admin_token="s3cret")
+    two = start_sandbox(admin_token="other")
+    two.http = one.http  # one browser, two sandboxes on one host: cookies ignore the port
+    assert log_in(one).status_code == 302 and log_in(two, "other").status_code == 302
+    jar = {cookie.name for cookie in one.http.cookies}
+    assert jar == {cookie_name(one), cookie_name(two)}
+    assert one.get("/_sandbox/messages").status_code == 200  # not overwritten by two's
+    assert two.get("/_sandbox/messages").status_code == 200
+    cookie = log_in(one).headers["Set-Cookie"]
+    assert f"Max-Age={SESSION_LIFETIME}" in cookie and "Secure" not in cookie
+    issued, _, mac = one.http.cookies[cookie_name(one)].partition(".")
+    assert abs(int(issued) - time.time()) < 60 and len(mac) == 64
+
+
+def test_the_session_cookie_is_secure_over_tls(start_sandbox, tmp_path):
+    served = start_sandbox(tls=True, db=str(tmp_path / "j.db"), admin_token="s3cret")
+    cookie = log_in(served, verify=served.server.tls_cert).headers["Set-Cookie"]
+    assert "; Secure" in cookie and "HttpOnly" in cookie
 
 
 def test_event_streams_are_capped_and_their_slots_come_back(start_sandbox, document):
-    small = start_sandbox(threads=2)  # one stream slot: the other thread stays for the API
+    small = start_sandbox(max_streams=1)
     url = small.url + "/_sandbox/changes/stream"
     first = requests.get(url, stream=True, timeout=5)
     assert first.status_code == 200
     refused = checked(document, requests.get(url, timeout=5), 503)
-    assert refused["title"] == "Too many event streams"
+    assert refused["title"] == "Too many event streams" and "--max-streams" in refused["detail"]
     assert small.healthy()
     first.close()
     # the stream notices its client left at its next heartbeat (2 s) and frees the slot
@@ -308,8 +354,35 @@ def test_event_streams_are_capped_and_their_slots_come_back(start_sandbox, docum
     again.close()
 
 
+def test_event_streams_do_not_take_the_threads_that_answer_sends(start_sandbox):
+    one = start_sandbox(threads=1, max_streams=2)
+    url = one.url + "/_sandbox/changes/stream"
+    streams = [requests.get(url, stream=True, timeout=5) for _ in range(2)]
+    try:
+        assert [s.status_code for s in streams] == [200, 200]
+        assert one.send(VALID["sms-text"], timeout=3).status_code == 202
+        assert one.get("/_sandbox/messages", timeout=3).status_code == 200
+    finally:
+        for s in streams:
+            s.close()
+
+
+def test_stopping_ends_live_streams_before_the_journal_closes(start_sandbox):
+    live = start_sandbox(clock="manual")
+    with requests.get(f"{live.url}/_sandbox/changes/stream", stream=True, timeout=5) as s:
+        lines = s.iter_lines()
+        assert read_event(lines)["event"] == "ready"
+        started = time.monotonic()
+        live.server.close()
+        assert time.monotonic() - started < 4  # one heartbeat, not the stream's 60 s
+        assert live.server.app.app.extensions["budgets"]["streams"].held == 0
+        assert live.sandbox.store.closed
+        with pytest.raises(AssertionError, match="the stream ended"):
+            read_event(lines)
+
+
 def test_odd_cookies_and_logins_without_a_token(guarded, manual):
-    guarded.http.cookies.set("sandbox_ui_session", "é" * 10)
+    guarded.http.cookies.set(cookie_name(guarded), "é" * 10)
     assert guarded.get("/_sandbox/changes").status_code == 401
     login = manual.get("/_sandbox/ui/login", allow_redirects=False)
     assert login.status_code == 302 and login.headers["Location"] == UI

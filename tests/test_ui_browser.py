@@ -203,7 +203,7 @@ def test_controls_advance_the_manual_clock(manual, page):
 def test_the_page_polls_when_no_stream_is_free(start_sandbox, page):
     import requests
 
-    small = start_sandbox(clock="manual", threads=2)  # one stream slot, taken below
+    small = start_sandbox(clock="manual", max_streams=1)  # one stream slot, taken below
     held = requests.get(small.url + "/_sandbox/changes/stream", stream=True, timeout=5)
     assert held.status_code == 200
     try:

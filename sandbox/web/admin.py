@@ -1,19 +1,17 @@
 """/_sandbox/*: inspection and control of a running sandbox (described by /_sandbox/openapi.yaml).
 
 Thin: parse, call the engine or its inspector, render. Admin calls are never journaled as
-API traffic. With ``--admin-token`` every call but health and the webhook sink needs
-``Authorization: Bearer <token>``.
+API traffic. With ``--admin-token`` every call but health, the certificate and the webhook
+sink needs the token (web/guard.py).
 """
 
 from __future__ import annotations
 
-import hmac
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from .. import problems
 from ..config import ConfigError
@@ -24,12 +22,12 @@ from ..json_body import read_json_body
 from ..problems import InvalidParameter, invalid_params
 from ..version import __version__
 from ..webhook_urls import webhook_url_error
+from . import guard
 
 bp = Blueprint("admin", __name__, url_prefix="/_sandbox")
 ADMIN_DOCUMENT = Path(__file__).resolve().parent.parent / "admin-openapi.yaml"
 OPEN_ENDPOINTS = {"admin.health", "admin.sink", "admin.tls_cert"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-CROSS_SITE = {"cross-site", "same-site"}  # Sec-Fetch-Site values from another origin
 MAX_ADVANCE = 10 * 365 * 86_400  # ten years a call: timestamps stay printable
 
 
@@ -39,18 +37,8 @@ def sandbox() -> Sandbox:
 
 @bp.before_request
 def check_admin_token() -> None:
-    token = sandbox().settings.admin_token
-    # g.admin_session: the UI's session cookie was valid (web/ui.py, checked before this)
-    if not token or request.endpoint in OPEN_ENDPOINTS or g.get("admin_session"):
-        return
-    # The scheme is case-insensitive (RFC 7235 §2.1), as on /v0.1/messages.
-    scheme, _, given = request.headers.get("Authorization", "").strip().partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        given.strip().encode(), token.encode()
-    ):
-        raise problems.unauthorized(
-            "The admin API needs 'Authorization: Bearer <admin token>' (see --admin-token)."
-        )
+    if request.endpoint not in OPEN_ENDPOINTS:
+        guard.require_admin()
 
 
 @bp.before_request
@@ -58,28 +46,9 @@ def refuse_cross_site_writes() -> None:
     """A web page open in the developer's browser must not drive the admin API."""
     if request.method in SAFE_METHODS or request.endpoint in OPEN_ENDPOINTS:
         return
-    reason = cross_site_reason(request.headers)
+    reason = guard.cross_site_reason(request.headers)
     if reason:
         raise problems.cross_site(f"Admin writes are refused from other web sites: {reason}.")
-
-
-def cross_site_reason(headers: Any) -> str | None:
-    """Why the browser's own headers show the request came from another site, or None."""
-    fetch_site = headers.get("Sec-Fetch-Site")
-    if fetch_site and fetch_site.lower() in CROSS_SITE:
-        return f"the browser sent it with Sec-Fetch-Site: {fetch_site}"
-    origin, host = headers.get("Origin"), headers.get("Host", "")
-    if origin is not None and origin_host(origin) != host.lower():
-        return f"its Origin {origin!r} is not this sandbox ({host})"
-    return None
-
-
-def origin_host(origin: str) -> str | None:
-    """host[:port] of an Origin header ('' for "null"; None if it cannot be parsed)."""
-    try:
-        return urlsplit(origin).netloc.lower()
-    except ValueError:
-        return None
 
 
 def json_body() -> dict[str, Any]:

@@ -8,7 +8,6 @@ session cookie, which the admin API and the event stream accept like the Bearer 
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import shlex
@@ -16,14 +15,12 @@ import threading
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
     Flask,
     Response,
     current_app,
-    g,
     jsonify,
     redirect,
     render_template,
@@ -36,8 +33,11 @@ from ..conversations import Conversation, conversations, thread
 from ..engine import Sandbox
 from ..events import timestamp
 from ..feed import Cursor
+from ..jsontext import compact_json
 from ..problems import InvalidParameter, invalid_params
 from ..store import Query
+from . import guard
+from .budget import Budget
 
 bp = Blueprint(
     "ui",
@@ -48,10 +48,8 @@ bp = Blueprint(
     static_url_path="/static",
 )
 feed_bp = Blueprint("feed", __name__, url_prefix="/_sandbox")
-COOKIE = "sandbox_ui_session"
 STREAM_LIFETIME = 60.0  # then the browser's EventSource reconnects (bounded thread use)
 HEARTBEAT = 2.0  # also how soon a stream notices its client left, and frees its thread
-STREAM_SHARE = 2  # at most threads / STREAM_SHARE streams at once: the API keeps the rest
 LIST_LIMIT = 100
 CONVERSATION_FILTERS = ("channel", "status", "api_key", "application_id")
 WEBHOOK_STATES = ("scheduled", "pending", "delivered", "failed", "unsent", "invalid")
@@ -62,59 +60,34 @@ def register(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(feed_bp)
     app.add_url_rule("/", "ui_root", lambda: redirect(url_for("ui.conversations_page")))
-    app.before_request(mark_admin_session)
-    threads = app.extensions["sandbox"].settings.threads
-    app.extensions["ui_streams"] = threading.BoundedSemaphore(max(1, threads // STREAM_SHARE))
+    # streams hold their thread on purpose: a budget of their own (--max-streams), past the
+    # --threads that answer sends; "closing" tells them to end when the server stops
+    app.extensions["budgets"]["streams"] = Budget(app.extensions["sandbox"].settings.max_streams)
+    app.extensions["streams_closing"] = threading.Event()
+
+
+def end_streams(app: Flask, timeout: float) -> bool:
+    """Tell the event streams to end (the server is stopping); wait for them, at most
+    ``timeout`` s. (The server's drain stops counting a stream once the app returned it.)"""
+    app.extensions["streams_closing"].set()
+    return app.extensions["budgets"]["streams"].wait_idle(timeout)
 
 
 def sandbox() -> Sandbox:
     return current_app.extensions["sandbox"]
 
 
-# the session ---------------------------------------------------------------------------
-
-
-def session_value(token: str) -> str:
-    """The cookie's value: derived from the token (never the token itself), stateless."""
-    return hmac.new(token.encode(), b"messages-sandbox ui session", hashlib.sha256).hexdigest()
-
-
-def mark_admin_session() -> None:
-    """Before every request: a valid session cookie counts as the admin token (g.admin_session)."""
-    token = sandbox().settings.admin_token
-    given = request.cookies.get(COOKIE, "").encode()
-    g.admin_session = bool(token) and hmac.compare_digest(given, session_value(token).encode())
-
-
-def authorized() -> bool:
-    token = sandbox().settings.admin_token
-    if not token or g.get("admin_session"):
-        return True
-    given = request.headers.get("Authorization", "")
-    return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
-
-
-def same_origin() -> bool:
-    """Is this request from our own pages (not a cross-site form or script)?"""
-    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
-        return False
-    origin = request.headers.get("Origin")
-    return origin is None or urlsplit(origin).netloc == request.host
+# the session (web/guard.py) --------------------------------------------------------------
 
 
 @bp.before_request
 def require_login() -> Response | None:
-    if request.endpoint in ("ui.login", "ui.static") or authorized():
+    if request.endpoint in ("ui.login", "ui.static") or guard.is_admin():
         return None
     return redirect(url_for("ui.login", next=request.full_path))
 
 
-@feed_bp.before_request
-def require_admin() -> None:
-    if not authorized():
-        raise problems.unauthorized(
-            "The admin API needs 'Authorization: Bearer <admin token>' (see --admin-token)."
-        )
+feed_bp.before_request(guard.require_admin)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -128,10 +101,19 @@ def login() -> Any:
     if request.method == "GET":
         return render_template("ui/login.html", next=target, wrong=False)
     given = request.form.get("token", "")
-    if not same_origin() or not hmac.compare_digest(given.encode(), token.encode()):
+    cross_site = guard.cross_site_reason(request.headers)
+    if cross_site or not hmac.compare_digest(given.encode(), token.encode()):
         return render_template("ui/login.html", next=target, wrong=True), 401
     response = redirect(target)
-    response.set_cookie(COOKIE, session_value(token), httponly=True, samesite="Strict", path="/")
+    response.set_cookie(
+        guard.cookie_name(),
+        guard.session_value(token, int(time.time())),
+        max_age=guard.SESSION_LIFETIME,
+        secure=bool(current_app.extensions.get("tls_cert")),  # HTTPS only when served so
+        httponly=True,
+        samesite="Strict",
+        path="/",
+    )
     return response
 
 
@@ -217,7 +199,7 @@ def next_retry(engine: Sandbox, event: dict[str, Any]) -> str | None:
 def curl(event: dict[str, Any]) -> str | None:
     if not event["url"] or event["payload"] is None:
         return None
-    body = json.dumps(event["payload"], separators=(",", ":"), ensure_ascii=False)
+    body = compact_json(event["payload"])
     return (
         f"curl -X POST {shlex.quote(event['url'])} "
         "-H 'Content-Type: application/json' "
@@ -280,35 +262,37 @@ def change_stream() -> Response:
     store = sandbox().store
     raw = request.args.get("since") or request.headers.get("Last-Event-ID")
     since = cursor_from(raw, store)
-    slots = current_app.extensions["ui_streams"]
-    if not slots.acquire(blocking=False):
+    budget = current_app.extensions["budgets"]["streams"]
+    if not budget.acquire():
         raise problems.gateway(
             503,
             "too-many-streams",
             "Too many event streams",
-            "Every stream slot is taken (they are capped to leave threads for the API); "
+            "Every stream slot is taken (see --max-streams); "
             "poll /_sandbox/changes?since=<cursor> instead, or try again later.",
         )
+    closing = current_app.extensions["streams_closing"]
     response = Response(
-        stream(store, since, STREAM_LIFETIME),
+        stream(store, since, STREAM_LIFETIME, closing),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
-    response.call_on_close(slots.release)
+    response.call_on_close(budget.release)
     return response
 
 
-def stream(store: Any, since: Cursor, lifetime: float) -> Iterator[str]:
-    """Batches of changes as they happen, a heartbeat comment when quiet, then the end."""
+def stream(store: Any, since: Cursor, lifetime: float, closing: threading.Event) -> Iterator[str]:
+    """Batches of changes as they happen, a heartbeat comment when quiet, then the end
+    (after ``lifetime`` s, or at the next heartbeat once the server is ``closing``)."""
     deadline = time.monotonic() + lifetime
     yield f"retry: 1000\nid: {since}\nevent: ready\ndata: {{}}\n\n"
-    while (remaining := deadline - time.monotonic()) > 0 and not store.closed:
+    while (remaining := deadline - time.monotonic()) > 0 and not (closing.is_set() or store.closed):
         seen = store.version
         found = feed.changes(store, since)
         if found["changes"]:
             since = Cursor.parse(found["cursor"])
-            yield f"id: {since}\nevent: change\ndata: {json.dumps(found)}\n\n"
-        elif store.wait_for_change(seen, min(HEARTBEAT, remaining)) == seen and not store.closed:
+            yield f"id: {since}\nevent: change\ndata: {compact_json(found)}\n\n"
+        elif store.wait_for_change(seen, min(HEARTBEAT, remaining)) == seen:
             yield ": heartbeat\n\n"  # a client that left makes this write fail: we end
 
 

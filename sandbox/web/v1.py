@@ -10,6 +10,7 @@ import uuid
 
 from flask import Blueprint, Response, g, request
 
+from ..auth import Principal
 from ..engine import SCENARIO_HEADER
 from ..json_body import read_json_body
 from ..problems import Problem
@@ -41,7 +42,7 @@ def update_message(message_uuid: str) -> Response:
     return Response(status=202)
 
 
-def authenticate():  # noqa: ANN201 - a Principal
+def authenticate() -> Principal:
     return sandbox().authenticate(
         request.headers.get("Authorization"),
         query_credentials=any(k in request.args for k in QUERY_CREDENTIALS),
