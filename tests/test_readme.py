@@ -35,10 +35,14 @@ LINK = re.compile(r"\]\(([^)\s]*)\)")
 LOCAL = re.compile(r"(127\.0\.0\.1:|--port )(\d{4})\b")
 HEX32 = re.compile(r"[0-9a-f]{32}")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+# a trace id: 32 hex digits, or (a v1 status webhook's error) a UUID of any version
+INSTANCE = re.compile(
+    r"[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
+)
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 VOLATILE = {
     "message_uuid": UUID,
-    "instance": HEX32,
+    "instance": INSTANCE,
     "workflow_id": re.compile(r"[1-9A-HJ-NP-Za-km-z]{55}"),  # v1 failover (docs/v1.md)
     **dict.fromkeys(("now", "timestamp", "due_at", "occurred_at", "received_at"), TIMESTAMP),
 }
@@ -406,11 +410,19 @@ def payload_examples() -> list[dict]:
 def test_documented_webhook_payloads_match_the_spec():
     from sandbox.spec import Spec
 
-    spec, payloads = Spec.load(), payload_examples()
-    assert len(payloads) >= 7
+    from .test_v1_webhooks import document_validators
+
+    spec, v1, payloads = Spec.load(), document_validators(), payload_examples()
+    v1_payloads = [payload for payload in payloads if "channel" in payload]  # v1's flat shape
+    assert len(v1_payloads) >= 5 and len(payloads) - len(v1_payloads) >= 2
     for payload in payloads:
-        schema = "MessageStatus" if "status" in payload else "InboundMessage"
-        spec.validator(schema).validate(payload)
+        kind = "status" if "status" in payload else "inbound"
+        if payload in v1_payloads:
+            v1[kind].validate(payload)
+        else:
+            spec.validator({"status": "MessageStatus"}.get(kind, "InboundMessage")).validate(
+                payload
+            )
 
 
 def lifecycle_row(script: list[dict]) -> str:
@@ -502,3 +514,47 @@ def test_pytest_example_passes_as_another_projects_test(pytester):
     ]
     pytester.makepyfile(test_notifications=example)
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_the_readmes_v1_channels_are_the_documents():
+    from sandbox.versions.v1_document import load_v1
+
+    start, end = section_span(README, "## Messages API v1: channels, SDKs, webhooks")
+    row = r"^\| \[`(\w+)`\]\(docs/v1\.md#\w+\)(?: \(beta\))? \| ([\w, ]+) \|$"
+    rows = re.findall(row, text(README)[start:end], re.M)
+    shown = {channel: types.split(", ") for channel, types in rows}
+    assert shown == {channel: list(types) for channel, types in load_v1().message_schemas.items()}
+
+
+def test_the_readmes_sdk_lines_are_docs_v1s_whose_python_block_is_run():
+    """tests/test_sdk_python.py runs docs/v1.md's Python block; the README quotes its table."""
+    start, end = section_span(README, "## Messages API v1: channels, SDKs, webhooks")
+    rows = [line for line in text(README)[start:end].splitlines() if line.startswith("| ")]
+    sdk_rows = [row for row in rows if "127.0.0.1:4010" in row]
+    assert len(sdk_rows) == 5
+    reference = text(ROOT / "docs" / "v1.md").splitlines()
+    assert all(row in reference for row in sdk_rows)
+    for configuration in (
+        "apiHost",
+        "HttpClientOptions(api_host=",
+        "apiBaseUri(",
+        "base_api_url",
+        "Url.Api",
+    ):
+        assert any(configuration in row for row in sdk_rows), configuration
+    assert "--tls" in text(README)[start:end] and "REQUESTS_CA_BUNDLE=" in text(README)[start:end]
+
+
+def test_every_readme_block_is_run_by_a_test():
+    """Each block is played on the newcomer's path, or answered, or is a command CI runs."""
+    path = blocks_in(README, "## Quick start: send a message, see its webhooks")
+    path += blocks_in(README, "## Reproduce an error")
+    run = {b.start for b in path}
+    for block, _, _ in examples():
+        if block.document == README:
+            answer = next(b for b in blocks() if b.start > block.start)
+            run |= {block.start, answer.start}
+    run |= {b.start for b in blocks_in(README, "## Run the sandbox's own tests")}  # .ci/run
+    run |= {b.start for b in blocks_in(README, "## Test your app with pytest")}  # pytester
+    not_run = [b.text[:60] for b in blocks() if b.start not in run]
+    assert not_run == []
