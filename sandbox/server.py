@@ -41,8 +41,14 @@ class Server:
         except BaseException:
             self._socket.close()
             raise
-        self.sandbox.listening_on(self.port)
-        self.app = InFlight(create_app(sandbox=self.sandbox, tls_cert=self.tls_cert))
+        try:
+            self.sandbox.listening_on(self.port)
+            self.app = InFlight(create_app(sandbox=self.sandbox, tls_cert=self.tls_cert))
+        except BaseException:
+            self._socket.close()
+            if sandbox is None:  # ours: its dispatcher thread and journal would be left open
+                self.sandbox.close()
+            raise
         self._stop_signal: Any = None
         self._started = self._closed = False
 

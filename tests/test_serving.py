@@ -165,3 +165,22 @@ def test_close_lets_a_request_in_progress_finish(start_sandbox, tmp_path):
         time.sleep(0.3)  # the send is inside its scripted second
         client.server.close()
         assert sending.result().status_code == 202
+
+
+def test_a_server_that_cannot_build_its_app_closes_its_sandbox_and_socket(monkeypatch):
+    """No real app fails to build, so create_app is replaced by one that raises."""
+    made = []
+
+    def failing_app(sandbox, tls_cert):
+        made.append(sandbox)
+        raise RuntimeError("no app")
+
+    monkeypatch.setattr("sandbox.server.create_app", failing_app)
+    with pytest.raises(RuntimeError, match="no app"):
+        Server(Settings(port=0, log_level="warning"))
+    (sandbox,) = made
+    assert sandbox.store.closed
+    assert not sandbox.dispatcher._thread.is_alive()
+    port = sandbox.transport.own_port
+    with socket.create_server(("127.0.0.1", port)):  # the port is free again
+        pass
