@@ -6,6 +6,7 @@ keep a normal client's sends from being answered promptly.
 
 from __future__ import annotations
 
+import signal
 import socket
 import statistics
 import threading
@@ -17,7 +18,7 @@ import pytest
 import requests
 
 from sandbox.config import Settings
-from sandbox.server import Server
+from sandbox.server import Server, StopSignals
 
 from .conftest import BASIC
 from .samples import VALID
@@ -153,6 +154,7 @@ def test_server_lifecycle_start_once_context_manager_and_close():
     with pytest.raises(requests.ConnectionError):
         requests.get(server.url + "/_sandbox/health", timeout=2)
     assert server.sandbox.store.closed
+    assert server._granian.stopped.is_set()  # close() waited for granian's worker to stop
     server.close()  # a second close does nothing
 
 
@@ -184,3 +186,19 @@ def test_a_server_that_cannot_build_its_app_closes_its_sandbox_and_socket(monkey
     port = sandbox.transport.own_port
     with socket.create_server(("127.0.0.1", port)):  # the port is free again
         pass
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_signal_landing_on_another_thread_wakes_serve_forever(signum):
+    """Signals may land on any thread (granian's Rust ones too): the main thread still wakes."""
+    previous = signal.getsignal(signum)
+    parked = threading.Event()
+    other = threading.Thread(target=parked.wait, args=(10,), daemon=True)
+    other.start()
+    with StopSignals() as signals:
+        threading.Timer(0.1, signal.pthread_kill, (other.ident, signum)).start()
+        started = time.monotonic()
+        assert signals.wait() == signum
+        assert time.monotonic() - started < 2
+    parked.set()
+    assert signal.getsignal(signum) is previous
