@@ -138,9 +138,11 @@ def serve(ctx: click.Context, **_: Any) -> None:
 def exit_after_stop() -> None:
     """Leave the process at once once the server has stopped and its journal is closed.
 
-    granian's Rust threads may still be winding down; an interpreter shutdown racing them
-    aborts (SIGABRT, "panic in a function that cannot unwind") about one stop in ten on a
-    loaded machine. Nothing is left to run at this point, so skip the shutdown.
+    ``Server.close`` waits for granian's worker to stop, but granian never joins the
+    threads that ran Python (they end when their queue closes, re-taking the GIL on the
+    way): an interpreter shutdown racing them aborts (SIGABRT, "panic in a function that
+    cannot unwind"), seen about one stop in ten on a loaded machine. Nothing is left to
+    run at this point, so skip the shutdown.
     """
     logging.shutdown()
     sys.stdout.flush()

@@ -82,7 +82,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("port", int, 4010, "TCP port to listen on (0 picks a free one)"),
     Option("db", str, None, "SQLite journal file (default: in memory, lost at exit)"),
     Option("config", str, None, "YAML config file (applications, api keys, any setting)"),
-    Option("threads", int, 8, "WSGI worker threads"),
+    Option(
+        "threads",
+        int,
+        8,
+        "threads that answer sends and admin calls (long-polls, delays and streams have their own)",
+    ),
     Option("max_body", int, 102_400, "largest request body accepted, in bytes (413 above)"),
     Option("log_level", parse_choice("debug", "info", "warning", "error"), "info", "log level"),
     Option("spec", str, None, "OpenAPI document to serve (default: the shipped 0.3.1)"),

@@ -264,19 +264,20 @@ class Sandbox:
         self.dispatcher.schedule_events(self.lifecycle.accept(row, planned, origin))
         return answer, fails_over_at(planned)
 
-    def update(self, message_uuid: str, body: Any, api_version: str) -> str:
+    def update(self, message_uuid: str, body: Any, api_version: str, principal: Principal) -> str:
         """A client's update of a message (v1 PATCH: read, revoked); the status it set.
 
         The version's parser checks the body (before looking the message up, as the API
         reports a bad body first) and whether this message can take it. A revoked
-        message's events that have not occurred are dropped: its lifecycle stops.
+        message's events that have not occurred are dropped: its lifecycle stops. Another
+        account's message is not found, as in the API (each sees its own account's only).
         """
         parser = self.parsers[api_version]
         if not isinstance(parser, versions.MessageUpdater):
             raise message_not_found(message_uuid)  # this version has no PATCH
         status = parser.update_status(body)
         row = self.store.get_message(message_uuid)
-        if row is None:
+        if row is None or not visible_to(principal, row):
             raise message_not_found(message_uuid)
         parser.check_update(body, row, status)
         if status == "revoked":
@@ -483,6 +484,13 @@ class Sandbox:
     def listening_on(self, port: int) -> None:
         """The port this sandbox is served on: webhooks to its own sink skip HTTP."""
         self.transport.own_port = port
+
+
+def visible_to(principal: Principal, row: dict[str, Any]) -> bool:
+    """Whether a client sees a journaled message: one of its api key or application id (as
+    the admin API's scopes match them), or one injected for no scope at all."""
+    owners = {row.get("api_key"), row.get("application_id")} - {None}
+    return not owners or bool(owners & {principal.api_key, principal.application_id})
 
 
 def message_not_found(message_uuid: str) -> Problem:

@@ -13,6 +13,8 @@ import logging
 import signal
 import socket
 import threading
+import time
+from dataclasses import dataclass
 from types import FrameType, TracebackType
 from typing import Any
 
@@ -42,9 +44,15 @@ class Server:
         except BaseException:
             self._socket.close()
             raise
-        self.sandbox.listening_on(self.port)
-        self.app = InFlight(create_app(sandbox=self.sandbox, tls_cert=self.tls_cert))
-        self._stop_signal: Any = None
+        try:
+            self.sandbox.listening_on(self.port)
+            self.app = InFlight(create_app(sandbox=self.sandbox, tls_cert=self.tls_cert))
+        except BaseException:
+            self._socket.close()
+            if sandbox is None:  # ours: its dispatcher thread and journal would be left open
+                self.sandbox.close()
+            raise
+        self._granian: Granian | None = None
         self._started = self._closed = False
 
     @property
@@ -63,7 +71,7 @@ class Server:
         if self._started:
             raise RuntimeError("this server was already started")
         self._started = True
-        self._stop_signal = run_granian(self._socket, self.app, self.settings, self.tls)
+        self._granian = run_granian(self._socket, self.app, self.settings, self.tls)
         log.info("Messages Sandbox listening on %s", self.url)
         if self.tls:
             log.info(
@@ -76,10 +84,13 @@ class Server:
         if self._closed:
             return
         self._closed = True
-        if self._stop_signal is not None:
-            self._stop_signal.set()  # granian closes the listener and the idle connections
+        if self._granian is not None:
+            deadline = time.monotonic() + timeout
+            self._granian.stop.set()  # granian closes the listener and the idle connections
             self.app.drain(timeout)
             end_streams(self.app.app, timeout)  # drain stops counting a stream once returned
+            if not self._granian.stopped.wait(max(0.0, deadline - time.monotonic())):
+                log.warning("granian's worker had not stopped after %.1f s", timeout)
         else:
             self._socket.close()
         self.sandbox.close()
@@ -96,18 +107,53 @@ class Server:
         self.close()
 
     def serve_forever(self) -> None:
-        """Serve until SIGINT or SIGTERM, then stop cleanly."""
-        stopping = threading.Event()
-
-        def interrupt(signum: int, frame: FrameType | None) -> None:
+        """Serve until SIGINT or SIGTERM, then stop cleanly (main thread only)."""
+        with StopSignals() as signals, self:
+            signals.install()  # again: granian's start must not have replaced them
+            signum = signals.wait()
             log.info("%s: stopping", signal.Signals(signum).name)
-            stopping.set()
 
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, interrupt)
-        with self:
-            while not stopping.wait(0.5):
-                pass
+
+class StopSignals:
+    """SIGINT and SIGTERM, waited for in the main thread without a lock in any handler.
+
+    The handlers do nothing: Python's C-level handler writes the signal number to a wakeup
+    socket whichever thread the signal lands on (granian's Rust threads included), and
+    ``wait`` reads it. The previous handlers and wakeup fd come back on exit.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __enter__(self) -> StopSignals:
+        self._read, self._write = socket.socketpair()
+        self._write.setblocking(False)
+        self._previous_fd = signal.set_wakeup_fd(self._write.fileno(), warn_on_full_buffer=False)
+        self._previous = {signum: signal.getsignal(signum) for signum in self.SIGNALS}
+        self.install()
+        return self
+
+    def install(self) -> None:
+        for signum in self.SIGNALS:
+            if signal.getsignal(signum) is not ignore_signal:
+                signal.signal(signum, ignore_signal)
+
+    def wait(self) -> int:
+        """The number of the first SIGINT or SIGTERM received."""
+        while True:
+            for signum in self._read.recv(64):
+                if signum in self.SIGNALS:
+                    return signum
+
+    def __exit__(self, *exc_info: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        signal.set_wakeup_fd(self._previous_fd)
+        self._read.close()
+        self._write.close()
+
+
+def ignore_signal(signum: int, frame: FrameType | None) -> None:
+    """SIGINT and SIGTERM while serving: ``StopSignals.wait`` sees them on its socket."""
 
 
 def python_thread_count(settings: Settings) -> int:
@@ -147,8 +193,17 @@ class InFlight:
             return self.cond.wait_for(lambda: self.count == 0, timeout)
 
 
-def run_granian(sock: socket.socket, app: Any, settings: Settings, tls: TlsFiles | None) -> Any:
-    """Start granian's WSGI worker on ``sock`` in this process; its stop signal.
+@dataclass(frozen=True)
+class Granian:
+    """A running granian worker: set ``stop`` to stop it; ``stopped`` is set once it has
+    (connections closed, its tasks done, its Python callbacks released)."""
+
+    stop: Any
+    stopped: threading.Event
+
+
+def run_granian(sock: socket.socket, app: Any, settings: Settings, tls: TlsFiles | None) -> Granian:
+    """Start granian's WSGI worker on ``sock`` in this process.
 
     This is what granian's own thread-based server does for each worker, without its
     process supervision: ``granian.server.mt`` only runs on free-threaded Python.
@@ -160,7 +215,8 @@ def run_granian(sock: socket.socket, app: Any, settings: Settings, tls: TlsFiles
 
     python_threads = python_thread_count(settings)
     holder = SocketHolder(sock.detach(), False, settings.backlog)  # granian closes it
-    stop = WorkerSignal()
+    stop, stopped = WorkerSignal(), threading.Event()
+    stop.add_cb(stopped.set)  # granian calls it once its worker has stopped
     worker = WSGIWorker(
         1,
         (None, holder),
@@ -180,7 +236,7 @@ def run_granian(sock: socket.socket, app: Any, settings: Settings, tls: TlsFiles
     loop = loops.get("asyncio")
     scheduler = _new_cbscheduler(loop, _callback_wrapper(app, {}, None), impl_asyncio=True)
     worker.serve_mtr(scheduler, loop, stop)
-    return stop
+    return Granian(stop, stopped)
 
 
 def http1_settings(settings: Settings) -> Any:

@@ -9,11 +9,15 @@ when a name it must cover is missing or it is about to expire.
 from __future__ import annotations
 
 import datetime
+import fcntl
 import ipaddress
 import os
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .config import ConfigError, Settings, cache_home
 
@@ -21,6 +25,7 @@ BASE_NAMES = ("localhost", "127.0.0.1", "::1")
 VALID_FOR = datetime.timedelta(days=3650)
 RENEW_BEFORE = datetime.timedelta(days=30)
 CERT_NAME, KEY_NAME = "sandbox-tls-cert.pem", "sandbox-tls-key.pem"
+LOCK_NAME = "sandbox-tls.lock"  # held while the certificate is checked or made
 
 
 @dataclass(frozen=True)
@@ -52,30 +57,73 @@ def own_files(cert: str | None, key: str | None) -> TlsFiles:
 
 
 def kept_certificate(folder: Path, names: Iterable[str]) -> TlsFiles:
-    """The certificate in ``folder`` if it covers ``names`` and is not expiring; else a new one."""
+    """The certificate in ``folder`` if it covers ``names`` and is not expiring; else a new one.
+
+    Several sandboxes may share the folder (the cache directory): the files are checked and
+    made under a lock file, written aside and renamed into place, and a new certificate
+    covers the names the old one did as well, so no other sandbox's clients lose their trust.
+    """
     files = TlsFiles(folder / CERT_NAME, folder / KEY_NAME, generated=True)
-    wanted = set(names)
-    if files.cert.is_file() and files.key.is_file() and still_good(files.cert, wanted):
-        return files
+    wanted = [normal_name(n) for n in names]
     folder.mkdir(parents=True, exist_ok=True)
-    cert_pem, key_pem = self_signed(sorted(wanted, key=list(names).index))
-    write_private(files.key, key_pem)
-    files.cert.write_bytes(cert_pem)
+    with locked(folder / LOCK_NAME):
+        covered = covered_names(files)
+        if covered is not None and set(wanted) <= covered:
+            return files
+        extra = sorted(old_names(files.cert) - set(wanted))  # what other sandboxes asked for
+        cert_pem, key_pem = self_signed(list(dict.fromkeys(wanted + extra)))
+        replace_file(files.key, key_pem, private=True)
+        replace_file(files.cert, cert_pem)
     return files
 
 
-def still_good(cert_path: Path, names: set[str]) -> bool:
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (made if missing) across processes."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def covered_names(files: TlsFiles) -> set[str] | None:
+    """The names a kept certificate covers; None if it is missing, expiring, or its key is
+    not the certificate's own."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        cert = x509.load_pem_x509_certificate(files.cert.read_bytes())
+        key = load_pem_private_key(files.key.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError):
+        return None
+    if key.public_key() != cert.public_key():
+        return None
+    fresh = cert.not_valid_after_utc - RENEW_BEFORE > datetime.datetime.now(datetime.UTC)
+    return san_names(cert) if fresh else None
+
+
+def old_names(cert_path: Path) -> set[str]:
+    """The names of the certificate at ``cert_path`` however stale; none if unreadable."""
     from cryptography import x509
 
     try:
-        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        return san_names(x509.load_pem_x509_certificate(cert_path.read_bytes()))
+    except (OSError, ValueError):
+        return set()
+
+
+def san_names(cert: Any) -> set[str]:
+    from cryptography import x509
+
+    try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except (ValueError, x509.ExtensionNotFound):
-        return False
+    except x509.ExtensionNotFound:
+        return set()
     covered = {str(n) for n in san.get_values_for_type(x509.DNSName)}
-    covered |= {str(n) for n in san.get_values_for_type(x509.IPAddress)}
-    fresh = cert.not_valid_after_utc - RENEW_BEFORE > datetime.datetime.now(datetime.UTC)
-    return fresh and {normal_name(n) for n in names} <= covered
+    return covered | {str(n) for n in san.get_values_for_type(x509.IPAddress)}
 
 
 def normal_name(name: str) -> str:
@@ -148,8 +196,15 @@ def key_usage():
     )
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Write a private key readable by its owner only."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
+def replace_file(path: Path, data: bytes, private: bool = False) -> None:
+    """Write ``data`` aside, then rename it over ``path``: readers see the old or the new file
+    whole. A private one is readable by its owner only."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.chmod(temporary, 0o600 if private else 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

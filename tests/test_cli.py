@@ -32,6 +32,28 @@ def test_serve_answers_logs_requests_and_stops_cleanly(spawn, signum):
     process.wait_for_line("Messages Sandbox stopped")
 
 
+STOP_ROUNDS = 20
+STOP_WITHIN = 5.0  # seconds from the signal to the exit
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_every_serve_stops_on_its_first_signal(spawn, signum):
+    """A review saw one server in 30 ignore its first SIGINT: each of these must exit 0."""
+    for round_ in range(STOP_ROUNDS):
+        process = spawn(serve_command())
+        url = process.wait_until_healthy()
+        response = requests.post(
+            url + "/v0.1/messages", json=VALID["sms-text"], headers={"Authorization": BASIC}
+        )
+        assert response.status_code == 202
+        process.proc.send_signal(signum)
+        try:
+            code = process.proc.wait(STOP_WITHIN)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"round {round_}: still running {STOP_WITHIN} s after {signum.name}")
+        assert code == 0, f"round {round_}: exit {code}"
+
+
 def test_environment_configures_the_server(spawn):
     process = spawn(serve_command(), env={"SANDBOX_MAX_BODY": "100"})
     url = process.wait_until_healthy()

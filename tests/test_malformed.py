@@ -311,7 +311,7 @@ def test_basic_credentials_that_are_not_utf8_say_so(client):
 
 @pytest.mark.parametrize("path", ["/v0.1/messages", "/_sandbox/inbound"])
 def test_ten_megabytes_get_the_documented_413_with_the_max_body_limit(start_sandbox, path):
-    """The server in front (waitress today) must not answer with its own type and limit."""
+    """The HTTP server in front (granian) must not answer with its own type and limit."""
     client = start_sandbox(max_body=50_000)
     raw = b'{"padding": "' + b"x" * (10 << 20) + b'"}'
     response = client.post_raw(raw, JSON, path=path)

@@ -6,6 +6,7 @@ keep a normal client's sends from being answered promptly.
 
 from __future__ import annotations
 
+import signal
 import socket
 import statistics
 import threading
@@ -17,7 +18,7 @@ import pytest
 import requests
 
 from sandbox.config import Settings
-from sandbox.server import Server
+from sandbox.server import Server, StopSignals
 
 from .conftest import BASIC
 from .samples import VALID
@@ -153,6 +154,7 @@ def test_server_lifecycle_start_once_context_manager_and_close():
     with pytest.raises(requests.ConnectionError):
         requests.get(server.url + "/_sandbox/health", timeout=2)
     assert server.sandbox.store.closed
+    assert server._granian.stopped.is_set()  # close() waited for granian's worker to stop
     server.close()  # a second close does nothing
 
 
@@ -165,3 +167,38 @@ def test_close_lets_a_request_in_progress_finish(start_sandbox, tmp_path):
         time.sleep(0.3)  # the send is inside its scripted second
         client.server.close()
         assert sending.result().status_code == 202
+
+
+def test_a_server_that_cannot_build_its_app_closes_its_sandbox_and_socket(monkeypatch):
+    """No real app fails to build, so create_app is replaced by one that raises."""
+    made = []
+
+    def failing_app(sandbox, tls_cert):
+        made.append(sandbox)
+        raise RuntimeError("no app")
+
+    monkeypatch.setattr("sandbox.server.create_app", failing_app)
+    with pytest.raises(RuntimeError, match="no app"):
+        Server(Settings(port=0, log_level="warning"))
+    (sandbox,) = made
+    assert sandbox.store.closed
+    assert not sandbox.dispatcher._thread.is_alive()
+    port = sandbox.transport.own_port
+    with socket.create_server(("127.0.0.1", port)):  # the port is free again
+        pass
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_signal_landing_on_another_thread_wakes_serve_forever(signum):
+    """Signals may land on any thread (granian's Rust ones too): the main thread still wakes."""
+    previous = signal.getsignal(signum)
+    parked = threading.Event()
+    other = threading.Thread(target=parked.wait, args=(10,), daemon=True)
+    other.start()
+    with StopSignals() as signals:
+        threading.Timer(0.1, signal.pthread_kill, (other.ident, signum)).start()
+        started = time.monotonic()
+        assert signals.wait() == signum
+        assert time.monotonic() - started < 2
+    parked.set()
+    assert signal.getsignal(signum) is previous

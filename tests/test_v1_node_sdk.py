@@ -1,7 +1,8 @@
 """Vonage's Node SDK (@vonage/server-sdk 3.x, pinned in tests/sdk/node) against the sandbox.
 
-Skipped only when node itself is missing. When node_modules is absent the test runs
-`npm ci` (the lock file pins every package); .ci/run does the same before the suite.
+Skipped when node is missing. When node_modules is absent the test runs `npm ci` (the lock
+file pins every package; .ci/run does the same before the suite) and skips, saying why, when
+npm cannot install it (e.g. no registry).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import uuid
 from pathlib import Path
@@ -30,12 +32,50 @@ TYPES = "https://developer.vonage.com/api-errors/messages#"
 @pytest.fixture(scope="module")
 def node_modules() -> Path:
     if not (NODE_DIR / "node_modules" / "@vonage" / "server-sdk").is_dir():
-        npm = shutil.which("npm")
-        assert npm, "node is installed but npm is not: cannot install the Node SDK"
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True, timeout=300
-        )
+        failure = npm_ci(NODE_DIR)
+        if failure:
+            pytest.skip(f"npm ci failed, Node SDK not run: {failure}")
     return NODE_DIR / "node_modules"
+
+
+def npm_ci(directory: Path, env: dict[str, str] | None = None) -> str | None:
+    """Install the locked packages in ``directory``; why that failed, or None."""
+    npm = shutil.which("npm")
+    assert npm, "node is installed but npm is not: cannot install the Node SDK"
+    try:
+        done = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, **(env or {})},
+        )
+    except subprocess.TimeoutExpired:
+        return "no answer in 300 s"
+    if done.returncode == 0:
+        return None
+    errors = [line for line in done.stderr.splitlines() if line.startswith("npm error")]
+    return " / ".join(errors[:4]) or f"npm exited {done.returncode}"
+
+
+def test_an_npm_that_cannot_install_gives_a_reason(tmp_path):
+    for name in ("package.json", "package-lock.json"):
+        shutil.copy(NODE_DIR / name, tmp_path / name)
+    with socket.socket() as closed:  # a loopback port nobody listens on: no registry
+        closed.bind(("127.0.0.1", 0))
+        registry = f"http://127.0.0.1:{closed.getsockname()[1]}/"
+        failure = npm_ci(
+            tmp_path,
+            {
+                "npm_config_registry": registry,
+                "npm_config_fetch_retries": "0",
+                "npm_config_cache": str(tmp_path / "cache"),
+                "npm_config_offline": "false",
+            },
+        )
+    assert failure and "ECONNREFUSED" in failure
+    assert not (tmp_path / "node_modules" / "@vonage").exists()
 
 
 def run_sdk(client, auth: str, key: rsa.RSAPrivateKey) -> dict:

@@ -284,8 +284,9 @@ def whatsapp_inbound(client):
 
 
 def test_revoking_an_undelivered_rcs_message(client):
-    message_uuid = post(client, RCS).json()["message_uuid"]
-    response = patch(client, message_uuid, {"status": "revoked"}, authorization=bearer("app-v1"))
+    app = bearer("app-v1")  # the same application sends and revokes: PATCH sees its own only
+    message_uuid = post(client, RCS, authorization=app).json()["message_uuid"]
+    response = patch(client, message_uuid, {"status": "revoked"}, authorization=app)
     assert (response.status_code, response.content) == (202, b"")
     assert_request_id(response)
     assert journal(client, message_uuid)["status"] == "revoked"

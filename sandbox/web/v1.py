@@ -37,8 +37,8 @@ def send_message() -> Response:
 
 @bp.patch("/v1/messages/<message_uuid>")
 def update_message(message_uuid: str) -> Response:
-    authenticate()
-    sandbox().update(message_uuid, v1_json_body(), VERSION)
+    principal = authenticate()
+    sandbox().update(message_uuid, v1_json_body(), VERSION, principal)
     return Response(status=202)
 
 
