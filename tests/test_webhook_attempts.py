@@ -17,7 +17,7 @@ from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAP
 from sandbox.transport import RESPONSE_KEPT
 
 from .receiver import Behaviour
-from .samples import VALID
+from .samples import VALID, message
 
 SECRET = "a-signature-secret-of-32-bytes-or-more"
 
@@ -231,3 +231,26 @@ def test_message_page_shows_attempts_in_full_with_their_actions(signed, receiver
     page = signed.get(f"/_sandbox/ui/m/{message_uuid}", params={"fragment": "1"}).text
     assert f'data-action="/_sandbox/webhooks/{webhook["id"]}/resend"' in page
     assert ">Retry now</button>" not in page
+
+
+def test_thread_is_in_journal_order_on_a_manual_clock(manual):
+    """A scripted reply is journaled when it occurs (sandbox time), after its message and
+    after what arrived meanwhile, whatever the wall clock says."""
+    body = message("whatsapp-text", to__number="15550009000", message__content__text="ping")
+    manual.send(body)
+    injected = {
+        "channel": "whatsapp",
+        "from": "15550009000",
+        "to": body["from"]["number"],
+        "content": {"type": "text", "text": "meanwhile"},
+    }
+    assert manual.http.post(f"{manual.url}/_sandbox/inbound", json=injected).status_code == 201
+    manual.http.post(f"{manual.url}/_sandbox/clock/advance", json={"seconds": 30})
+    (link,) = re.findall(r'href="(/_sandbox/ui/c/[^"#]+)"', manual.get("/_sandbox/ui/").text)
+    html = manual.get(link).text
+    bubbles = re.findall(r'class="bubble (\w+)[^"]*".*?<p class="text">([^<]*)</p>', html, re.S)
+    assert bubbles == [
+        ("outbound", "ping"),
+        ("inbound", "meanwhile"),
+        ("inbound", "You said: ping"),
+    ]
