@@ -80,6 +80,7 @@ def message_summary(row: Mapping[str, Any]) -> dict[str, Any]:
         "message_uuid": row["uuid"],
         "direction": row["direction"],
         "received_at": when(row["received_at"]),
+        "sandbox_at": when(row.get("sandbox_at")),
         "api_key": row["api_key"],
         "application_id": row["application_id"],
         "channel": row["channel"],

@@ -76,6 +76,7 @@ class Lifecycle:
     ) -> list[DueEvent]:
         """Journal one message with its planned events, in one transaction."""
         planned = list(planned)
+        row = {**row, "sandbox_at": self.clock.now()}
         ids = self.store.add_message(row, [vars(e) for e in planned])
         return [
             DueEvent(i, row["uuid"], e.position, e.kind, e.step, e.due_at, origin)
@@ -131,7 +132,7 @@ class Lifecycle:
         status = due.step.get("status") if due.kind == "status" else None
         reply = None
         if webhook.inbound is not None and due.origin.message is not None:
-            reply = reply_row(webhook.inbound, due.origin)
+            reply = {**reply_row(webhook.inbound, due.origin), "sandbox_at": when}
         return Occurrence(
             due.event_id, due.message_uuid, when, text, webhook.url, state, status, reply=reply
         )
@@ -188,7 +189,10 @@ class Lifecycle:
         )
         if not still_there:
             return None
-        return state or EventState(self.store.get_event(delivery.event_id)["state"])
+        if state is None:  # a failed resend: the state it had
+            row = self.store.get_event(delivery.event_id)
+            return EventState(row["state"]) if row else None
+        return state
 
     def delivery(self, event_id: int) -> tuple[EventState, Delivery | None] | None:
         """An event's state and, once it occurred with a URL, its delivery (None: no event)."""

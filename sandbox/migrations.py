@@ -87,7 +87,10 @@ CREATE INDEX IF NOT EXISTS messages_workflow ON messages (workflow_id);
 # Authorization header included), the receiver's response headers (JSON object) and the
 # first RESPONSE_KEPT bytes of its body (transport.py), and whether the body was longer.
 # ``manual`` says who asked for it: NULL (the schedule), 'retry' or 'resend' (the admin API).
+# And each message's time on the sandbox's clock (received_at is the wall clock's): on a
+# manual or scaled clock the two differ, and webhook timestamps are on the sandbox's.
 ATTEMPT_DETAILS = """
+ALTER TABLE messages ADD COLUMN sandbox_at REAL;
 ALTER TABLE attempts ADD COLUMN request_headers TEXT;
 ALTER TABLE attempts ADD COLUMN response_headers TEXT;
 ALTER TABLE attempts ADD COLUMN response_body TEXT;

@@ -41,6 +41,7 @@ MESSAGE_COLUMNS = (
     "api_version",
     "workflow_id",
     "workflow_position",
+    "sandbox_at",
 )
 
 
