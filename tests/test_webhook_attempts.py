@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from datetime import datetime
 
 import pytest
 import yaml
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
+from sandbox.events import timestamp
 from sandbox.transport import RESPONSE_KEPT
 
 from .receiver import Behaviour
@@ -254,3 +256,28 @@ def test_thread_is_in_journal_order_on_a_manual_clock(manual):
         ("inbound", "meanwhile"),
         ("inbound", "You said: ping"),
     ]
+
+
+def test_messages_carry_the_sandbox_clock_time_as_webhooks_do(manual, receiver, document):
+    body = message("whatsapp-text", to__number="15550009000", message__content__text="ping")
+    sent = manual.send(body).json()["message_uuid"]
+    start = manual.sandbox.clock.now()
+    manual.http.post(f"{manual.url}/_sandbox/clock/advance", json={"seconds": 3600})
+    (reply,) = receiver.wait_for(1, "/inbound")
+    response = manual.get("/_sandbox/messages")
+    document.validate_response(
+        RequestsOpenAPIRequest(response.request), RequestsOpenAPIResponse(response)
+    )
+    replied, original = response.json()["items"]
+    assert original["message_uuid"] == sent
+    assert original["sandbox_at"] == timestamp(start)
+    # the reply is journaled when it occurs on the sandbox's clock: its webhook's timestamp
+    assert replied["sandbox_at"] == reply.json["timestamp"]
+    assert replied["sandbox_at"] > original["sandbox_at"]
+    # the wall clock hardly moved: received_at cannot tell them an hour apart
+    wall = [datetime.fromisoformat(m["received_at"]) for m in (original, replied)]
+    assert (wall[1] - wall[0]).total_seconds() < 60
+    thread = manual.get(
+        re.findall(r'href="(/_sandbox/ui/c/[^"#]+)"', manual.get("/_sandbox/ui/").text)[0]
+    )
+    assert reply.json["timestamp"][:19] in thread.text or reply.json["timestamp"] in thread.text
