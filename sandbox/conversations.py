@@ -68,7 +68,7 @@ def bubble(row: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> dict[
     return {
         "message_uuid": row["uuid"],
         "direction": row["direction"],
-        "at": timestamp(row["received_at"]),
+        "at": timestamp(row.get("sandbox_at") or row["received_at"]),  # the sandbox's time
         "sort": row["seq"],
         "channel": row["channel"],
         "api_key": row["api_key"],

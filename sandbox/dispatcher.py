@@ -52,6 +52,7 @@ class Task:
     due: DueEvent | None = None
     delivery: Delivery | None = None
     cancelled: bool = False
+    manual: str | None = None  # 'retry' or 'resend' when the admin API asked for this POST
 
     @classmethod
     def of(cls, item: DueEvent | Delivery) -> Task:
@@ -92,12 +93,46 @@ class Schedule:
             due.append((action, task))
         return due
 
+    def hurry(self, action: str, match: Callable[[Task], bool], when: float) -> Task | None:
+        """Move the first live ``action`` whose task matches to ``when`` (if sooner); the task."""
+        for index, (at, order, act, task) in enumerate(self._heap):
+            if act == action and not task.cancelled and match(task):
+                self._heap[index] = (min(at, when), order, act, task)
+                heapq.heapify(self._heap)
+                return task
+        return None
+
     def tasks(self) -> list[Task]:
         return [task for _, _, _, task in self._heap]
 
     def discard_cancelled(self) -> None:
         self._heap = [item for item in self._heap if not item[3].cancelled]
         heapq.heapify(self._heap)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why an admin action on a webhook was refused: an error id and a sentence."""
+
+    error_id: str
+    detail: str
+
+
+WRONG_STATE_HINTS = {
+    ("retry", EventState.SCHEDULED): "it has not occurred yet (advance the clock)",
+    ("retry", EventState.DELIVERED): "it was delivered (resend it instead)",
+    ("retry", EventState.FAILED): "it was given up (resend it instead)",
+    ("resend", EventState.PENDING): "it is still being delivered (retry it now instead)",
+    ("resend", EventState.SCHEDULED): "it has not occurred yet (advance the clock)",
+}
+
+
+def wrong_state(event_id: int, state: EventState, action: str) -> Refusal:
+    """The refusal of ``action`` on an event in ``state``, with what to do instead."""
+    hint = WRONG_STATE_HINTS.get((action, state), "it has nothing to send")
+    return Refusal(
+        "wrong-state", f"Webhook {event_id} is {state.value}: cannot {action} it; {hint}."
+    )
 
 
 class Senders:
@@ -207,7 +242,8 @@ class Senders:
         task.delivery = delivery
         window = self.policy.give_up_after / self.clock.speed
         give_up = self.clock.now() >= delivery.first_attempt_at + window
-        state = self.lifecycle.attempted(delivery, at, outcome, give_up)
+        manual, task.manual = task.manual, None
+        state = self.lifecycle.attempted(delivery, at, outcome, give_up, manual)
         if state is None:  # its message was reset while the POST was in flight
             task.cancelled = True
             self._next_in_chain(task)
@@ -335,6 +371,48 @@ class Dispatcher:
         """
         for delivery in deliveries:
             self.senders.enqueue(Task.of(delivery))
+
+    # the admin API's actions ------------------------------------------------------------
+
+    def retry_now(self, event_id: int) -> Refusal | None:
+        """A failing delivery waiting for its next retry is tried now (None), else why not.
+
+        Only the head of its message's chain ever waits for a retry, so trying it now
+        never overtakes an earlier undelivered event of the same message.
+        """
+        found = self.lifecycle.delivery(event_id)
+        if found is None:
+            return Refusal("not-found", f"There is no webhook (event) {event_id}.")
+        state, _ = found
+        if state != EventState.PENDING:
+            return wrong_state(event_id, state, "retry")
+
+        def match(task: Task) -> bool:
+            return task.delivery is not None and task.delivery.event_id == event_id
+
+        with self.cond:
+            task = self.schedule.hurry("retry", match, self.clock.now())
+            if task is None:
+                return Refusal(
+                    "not-waiting",
+                    f"Webhook {event_id} is not waiting for a retry: its POST is in flight, or "
+                    "it waits behind an earlier webhook of its message (retry that one).",
+                )
+            task.manual = "retry"
+            self.cond.notify_all()
+        return None
+
+    def resend(self, event_id: int) -> Refusal | None:
+        """A delivered or given-up webhook is POSTed once more, its body unchanged (None),
+        else why not. It joins its message's chain like any delivery."""
+        found = self.lifecycle.delivery(event_id)
+        if found is None:
+            return Refusal("not-found", f"There is no webhook (event) {event_id}.")
+        state, delivery = found
+        if state not in (EventState.DELIVERED, EventState.FAILED) or delivery is None:
+            return wrong_state(event_id, state, "resend")
+        self.senders.enqueue(Task(delivery.message_uuid, delivery=delivery, manual="resend"))
+        return None
 
     # the worker ------------------------------------------------------------------------
 

@@ -80,6 +80,7 @@ def message_summary(row: Mapping[str, Any]) -> dict[str, Any]:
         "message_uuid": row["uuid"],
         "direction": row["direction"],
         "received_at": when(row["received_at"]),
+        "sandbox_at": when(row.get("sandbox_at")),
         "api_key": row["api_key"],
         "application_id": row["application_id"],
         "channel": row["channel"],
@@ -96,13 +97,27 @@ def message_summary(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def attempt_item(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One POST as journaled: the request's headers, the receiver's answer (its body cut to
+    transport.RESPONSE_KEPT bytes); attempts journaled before schema 4 have no details."""
     return {
+        "id": row["id"],
         "url": row["url"],
         "at": when(row["at"]),
         "status_code": row["status_code"],
         "latency_ms": row["latency_ms"],
         "error": row["error"],
+        "manual": row.get("manual"),
+        "request_headers": json_or_none(row.get("request_headers")),
+        "response": {
+            "headers": json_or_none(row.get("response_headers")),
+            "body": row.get("response_body"),
+            "truncated": bool(row.get("response_truncated")),
+        },
     }
+
+
+def json_or_none(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
 
 
 def webhook_item(row: Mapping[str, Any], attempts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -141,6 +156,11 @@ class Inspector:
     def webhook_items(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         attempts = self.store.attempts_for_events([r["id"] for r in rows])
         return [webhook_item(r, attempts[r["id"]]) for r in rows]
+
+    def webhook(self, event_id: int) -> dict[str, Any] | None:
+        """One webhook (event) with its attempts, or None."""
+        row = self.store.get_event(event_id)
+        return None if row is None else self.webhook_items([row])[0]
 
     def message(self, message_uuid: str) -> dict[str, Any] | None:
         row = self.store.get_message(message_uuid)

@@ -76,6 +76,7 @@ class Lifecycle:
     ) -> list[DueEvent]:
         """Journal one message with its planned events, in one transaction."""
         planned = list(planned)
+        row = {**row, "sandbox_at": self.clock.now()}
         ids = self.store.add_message(row, [vars(e) for e in planned])
         return [
             DueEvent(i, row["uuid"], e.position, e.kind, e.step, e.due_at, origin)
@@ -131,7 +132,7 @@ class Lifecycle:
         status = due.step.get("status") if due.kind == "status" else None
         reply = None
         if webhook.inbound is not None and due.origin.message is not None:
-            reply = reply_row(webhook.inbound, due.origin)
+            reply = {**reply_row(webhook.inbound, due.origin), "sandbox_at": when}
         return Occurrence(
             due.event_id, due.message_uuid, when, text, webhook.url, state, status, reply=reply
         )
@@ -150,14 +151,32 @@ class Lifecycle:
             log.exception("and it could not be journaled either")
 
     def attempted(
-        self, delivery: Delivery, at: float, outcome: Outcome, give_up: bool
+        self,
+        delivery: Delivery,
+        at: float,
+        outcome: Outcome,
+        give_up: bool,
+        manual: str | None = None,
     ) -> EventState | None:
-        """Journal one POST; the event's state after it (None: its message was reset)."""
+        """Journal one POST in full; the event's state after it (None: its message was reset).
+
+        ``manual`` is who asked out of schedule: 'retry' (now, instead of at its time) or
+        'resend' (a settled event sent again: a failure leaves its state as it was).
+        """
         if outcome.ok:
             state = EventState.DELIVERED
+        elif manual == "resend":
+            state = None
         else:
             state = EventState.FAILED if give_up else EventState.PENDING
         error = outcome.error or (None if outcome.ok else f"HTTP {outcome.status_code}")
+        details = {
+            "request_headers": outcome.request_headers,
+            "response_headers": outcome.response_headers,
+            "response_body": body_text(outcome.response_body),
+            "response_truncated": outcome.response_truncated,
+            "manual": manual,
+        }
         still_there = self.store.attempted(
             delivery.event_id,
             delivery.url,
@@ -166,8 +185,24 @@ class Lifecycle:
             outcome.latency_ms,
             error,
             state,
+            details,
         )
-        return state if still_there else None
+        if not still_there:
+            return None
+        if state is None:  # a failed resend: the state it had
+            row = self.store.get_event(delivery.event_id)
+            return EventState(row["state"]) if row else None
+        return state
+
+    def delivery(self, event_id: int) -> tuple[EventState, Delivery | None] | None:
+        """An event's state and, once it occurred with a URL, its delivery (None: no event)."""
+        row = self.store.get_event(event_id)
+        if row is None:
+            return None
+        sendable = row["payload"] and row["url"] and row["state"] != EventState.INVALID
+        if not sendable:
+            return EventState(row["state"]), None
+        return EventState(row["state"]), delivery_from_row(row)
 
     def maintenance_due(self) -> bool:
         return self.store.trim_due
@@ -189,6 +224,11 @@ class Lifecycle:
             else:
                 due.append(due_from_row(row))
         return sorted(deliveries, key=lambda d: d.position), due
+
+
+def body_text(body: bytes | None) -> str | None:
+    """A response body as journaled text (undecodable bytes replaced: it is for reading)."""
+    return None if body is None else body.decode("utf-8", errors="replace")
 
 
 def reply_row(reply: InboundEvent, origin: Origin) -> dict[str, Any]:

@@ -83,7 +83,22 @@ ALTER TABLE messages ADD COLUMN workflow_position INTEGER;
 CREATE INDEX IF NOT EXISTS messages_workflow ON messages (workflow_id);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, API_VERSION)
+# Version 4: every attempt in full: the request headers as sent (JSON object, the signed
+# Authorization header included), the receiver's response headers (JSON object) and the
+# first RESPONSE_KEPT bytes of its body (transport.py), and whether the body was longer.
+# ``manual`` says who asked for it: NULL (the schedule), 'retry' or 'resend' (the admin API).
+# And each message's time on the sandbox's clock (received_at is the wall clock's): on a
+# manual or scaled clock the two differ, and webhook timestamps are on the sandbox's.
+ATTEMPT_DETAILS = """
+ALTER TABLE messages ADD COLUMN sandbox_at REAL;
+ALTER TABLE attempts ADD COLUMN request_headers TEXT;
+ALTER TABLE attempts ADD COLUMN response_headers TEXT;
+ALTER TABLE attempts ADD COLUMN response_body TEXT;
+ALTER TABLE attempts ADD COLUMN response_truncated INTEGER;
+ALTER TABLE attempts ADD COLUMN manual TEXT;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, API_VERSION, ATTEMPT_DETAILS)
 LATEST = len(MIGRATIONS)
 TABLES = ("messages", "events", "attempts")
 

@@ -41,6 +41,7 @@ MESSAGE_COLUMNS = (
     "api_version",
     "workflow_id",
     "workflow_position",
+    "sandbox_at",
 )
 
 
@@ -57,6 +58,17 @@ INSERT_EVENT = (
 )
 UPDATE_OCCURRED = (
     "UPDATE events SET occurred_at = ?, payload = ?, url = ?, state = ?, problem = ? WHERE id = ?"
+)
+ATTEMPT_DETAILS = (
+    "request_headers",
+    "response_headers",
+    "response_body",
+    "response_truncated",
+    "manual",
+)
+INSERT_ATTEMPT = (
+    "INSERT INTO attempts (event_id, url, at, status_code, latency_ms, error, "
+    f"{', '.join(ATTEMPT_DETAILS)}) VALUES ({', '.join('?' * (6 + len(ATTEMPT_DETAILS)))})"
 )
 # The in-memory journal is trimmed after retention/10 new messages (at least 100), by the
 # dispatcher's thread between batches, never on the accept path. A trim looks at every
@@ -422,12 +434,14 @@ class Store:
         status_code: int | None,
         latency_ms: float,
         error: str | None,
-        state: str,
+        state: str | None,
+        details: Mapping[str, Any] | None = None,
     ) -> bool:
-        """One delivery attempt and the event's state after it; False if the event is gone."""
+        """One delivery attempt and the event's state after it (None: unchanged), with its
+        ``ATTEMPT_DETAILS`` (headers, response body…); False if the event is gone."""
         with self.transaction() as db:
             updated = db.execute(
-                "UPDATE events SET attempts = attempts + 1, state = ?, "
+                "UPDATE events SET attempts = attempts + 1, state = COALESCE(?, state), "
                 "first_attempt_at = COALESCE(first_attempt_at, ?), "
                 "delivered_at = CASE WHEN ? THEN ? ELSE delivered_at END "
                 "WHERE id = ?",
@@ -435,11 +449,21 @@ class Store:
             ).rowcount
             if updated:
                 db.execute(
-                    "INSERT INTO attempts (event_id, url, at, status_code, latency_ms, error) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (event_id, url, at, status_code, latency_ms, error),
+                    INSERT_ATTEMPT,
+                    attempt_values(
+                        event_id, url, at, status_code, latency_ms, error, details or {}
+                    ),
                 )
         return bool(updated)
+
+    def get_event(self, event_id: int) -> dict[str, Any] | None:
+        """One event with what its delivery needs of its message (as ``open_events``)."""
+        rows = self.query(
+            "SELECT e.*, m.request, m.channel, m.direction, m.api_version FROM events e "
+            "JOIN messages m ON m.uuid = e.message_uuid WHERE e.id = ?",
+            (event_id,),
+        )
+        return rows[0] if rows else None
 
     def open_events(self) -> list[dict[str, Any]]:
         """Events not yet delivered nor given up, with their message, in due order."""
@@ -516,6 +540,23 @@ class Occurrence:
     status: str | None = None  # the message's new status, if it moves
     problem: str | None = None  # why the payload is invalid
     reply: Mapping[str, Any] | None = None  # a scenario's reply, journaled as a message
+
+
+def attempt_values(
+    event_id: int,
+    url: str,
+    at: float,
+    status_code: int | None,
+    latency_ms: float,
+    error: str | None,
+    details: Mapping[str, Any],
+) -> list[Any]:
+    """An attempt row's values in ``INSERT_ATTEMPT`` order, header maps as JSON text."""
+    extra = [details.get(c) for c in ATTEMPT_DETAILS]
+    for index in (0, 1):
+        if extra[index] is not None:
+            extra[index] = compact_json(extra[index])
+    return [event_id, url, at, status_code, latency_ms, error, *extra]
 
 
 def message_values(message: Mapping[str, Any]) -> list[Any]:

@@ -28,7 +28,8 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util import is_connection_dropped, parse_url
 
-MAX_RESPONSE = 1 << 16
+MAX_RESPONSE = 1 << 16  # read (and dropped) past what is kept, so the connection is reused
+RESPONSE_KEPT = 4096  # bytes of each response body kept for the journal (docs/webhooks.md)
 IDLE_PER_HOST = 4  # idle keep-alive connections kept per receiver
 SINK_PATH = "/_sandbox/sink/"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -37,11 +38,16 @@ CLOSED = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one POST gave: the status code (None if there was no answer), latency, error."""
+    """What one POST gave: the status code (None if there was no answer), latency, error;
+    the request headers as sent, and the response's headers and first RESPONSE_KEPT bytes."""
 
     status_code: int | None
     latency_ms: float
     error: str | None = None
+    request_headers: dict[str, str] | None = None
+    response_headers: dict[str, str] | None = None
+    response_body: bytes | None = None
+    response_truncated: bool = False
 
     @property
     def ok(self) -> bool:
@@ -61,15 +67,16 @@ class Transport:
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
         started = time.perf_counter()
+        sent = {"Content-Type": "application/json", "User-Agent": self.user_agent, **headers}
         if self.is_own_sink(url):
             # The sandbox's own sink answers 204 to anything: answered here, no thread needed.
-            return Outcome(204, elapsed_ms(started))
+            return Outcome(204, elapsed_ms(started), None, sent, {}, b"")
         watch = None
         try:
             key, path = target(url)
             connection = self._checkout(key)
             watch = self._watchdog.watch(time.monotonic() + self.timeout, connection)
-            status, reusable = self._exchange(connection, path, body, headers)
+            answer, reusable = self._exchange(connection, path, body, sent)
             watch.done = True  # before the connection can serve another attempt
             if watch.expired:  # cut off mid-answer: what was read is not an answer
                 raise TimeoutError
@@ -78,12 +85,12 @@ class Transport:
                 watch.done = True
                 connection.close()
             expired = watch is not None and watch.expired
-            return Outcome(None, elapsed_ms(started), describe(exc, self.timeout, expired))
+            return Outcome(None, elapsed_ms(started), describe(exc, self.timeout, expired), sent)
         if reusable:
             self._checkin(key, connection)
         else:
             connection.close()
-        return Outcome(status, elapsed_ms(started))
+        return Outcome(answer.status, elapsed_ms(started), None, sent, *answer.kept)
 
     def is_own_sink(self, url: str) -> bool:
         parts = urlsplit(url)
@@ -96,16 +103,17 @@ class Transport:
 
     def _exchange(
         self, connection: HTTPConnection, path: str, body: bytes, headers: dict
-    ) -> tuple[int, bool]:
-        """(status, whether the connection can be reused) of one POST."""
-        all_headers = {"Content-Type": "application/json", "User-Agent": self.user_agent}
-        all_headers.update(headers)
-        connection.request("POST", path, body=body, headers=all_headers, preload_content=False)
+    ) -> tuple[Answer, bool]:
+        """(the answer, whether the connection can be reused) of one POST."""
+        connection.request("POST", path, body=body, headers=headers, preload_content=False)
         response = connection.getresponse()
-        response.read(MAX_RESPONSE)
+        kept = response.read(RESPONSE_KEPT + 1)  # one more byte says whether there was more
+        if not response.isclosed():
+            response.read(MAX_RESPONSE)  # drained, not kept: the connection can serve again
         # Not reusable when the receiver said so, or when part of the answer was left unread.
         closing = response.headers.get("Connection", "").lower() == "close"
-        return response.status, not closing and response.isclosed()
+        answer = Answer(response.status, dict(response.headers), kept)
+        return answer, not closing and response.isclosed()
 
     def _checkout(self, key: tuple) -> HTTPConnection:
         """An idle connection still open at the other end, else a new one."""
@@ -127,6 +135,20 @@ class Transport:
                 idle.append(connection)
                 return
         connection.close()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The receiver's answer as read: status, headers, the body's first bytes (+1 if longer)."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def kept(self) -> tuple[dict[str, str], bytes, bool]:
+        """(headers, body cut to RESPONSE_KEPT, whether it was cut) for the Outcome."""
+        return self.headers, self.body[:RESPONSE_KEPT], len(self.body) > RESPONSE_KEPT
 
 
 def target(url: str) -> tuple[tuple, str]:

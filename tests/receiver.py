@@ -32,6 +32,8 @@ class Behaviour:
     status: int = 200
     delay: float = 0.0
     drop: bool = False
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 class Receiver:
@@ -129,8 +131,11 @@ class Receiver:
                     return
                 receiver.record(Received(self.path, dict(self.headers), body, time.time()))
                 self.send_response(behaviour.status)
-                self.send_header("Content-Length", "0")
+                for name, value in behaviour.headers:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(behaviour.body)))
                 self.end_headers()
+                self.wfile.write(behaviour.body)
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -149,7 +149,39 @@ def test_a_failing_webhook_and_its_retries_show_live(manual, receiver, page, tmp
     page.goto(f"{manual.url}/_sandbox/ui/webhooks")
     page.get_by_label("State").select_option("delivered")
     expect()(page.locator(".webhooks li").first).to_contain_text("delivered")
-    page.goto(f"{manual.url}/_sandbox/ui/m/{sent}")
+
+
+def test_retry_now_delivers_a_failing_webhook_live(start_sandbox, receiver, page, tmp_path):
+    signed = start_sandbox(
+        clock="manual", status_url=receiver.url + "/status", signature_secret="s" * 32
+    )
+    receiver.default = Behaviour(500, body=b'{"error": "database down"}')
+    sent = signed.send(message("sms-text")).json()["message_uuid"]
+    advance(signed, 1)
+    page.goto(f"{signed.url}/_sandbox/ui/m/{sent}")
+    first = page.locator(".event").first
+    rows = first.locator(".attempts tbody tr")
+    expect()(rows).to_have_count(1, timeout=LIVE)
+    advance(signed, 5)  # the first retry, 5 s later: 500 again, shown live
+    expect()(rows).to_have_count(2, timeout=LIVE)
+    expect()(rows.last).to_contain_text("HTTP 500")
+    attempt = first.locator("details.attempt").last
+    attempt.locator("summary").click()
+    expect()(attempt.locator(".request")).to_contain_text("Authorization: Bearer ")
+    expect()(attempt.locator(".response")).to_contain_text('{"error": "database down"}')
+    expect()(first.locator(".curl-text")).to_contain_text("-H 'Authorization: Bearer ")
+
+    receiver.default = Behaviour(200)
+    first.get_by_role("button", name="Retry now").click()  # no clock moved: now, not in 10 s
+    expect()(rows).to_have_count(3, timeout=LIVE)
+    expect()(rows.last).to_contain_text("200")
+    expect()(rows.last).to_contain_text("(retry)")
+    expect()(first.locator(".state")).to_have_text("delivered", timeout=LIVE)
+    expect()(first.get_by_role("button", name="Resend")).to_be_visible()
+    # then the delivered status, which waited behind it (per-message order)
+    got = [r.json["status"] for r in receiver.wait_for(4, "/status")]
+    assert got == ["submitted"] * 3 + ["delivered"]
+    first.locator("details.attempt").first.locator("summary").click()
     screenshot(page, "ui-attempts.png", tmp_path, full_page=True)
 
 

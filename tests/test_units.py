@@ -189,11 +189,13 @@ def test_a_version_1_journal_file_is_upgraded_with_the_indexes(tmp_path):
         )
         db.commit()
     store = Store(path)
-    assert store.query("PRAGMA user_version") == [{"user_version": LATEST}] and LATEST == 3
+    assert store.query("PRAGMA user_version") == [{"user_version": LATEST}] and LATEST == 4
     indexes = {r["name"] for r in store.query("SELECT name FROM sqlite_master WHERE type='index'")}
     assert {"events_state", "messages_workflow"} <= indexes
     columns = {r["name"] for r in store.query("PRAGMA table_info(messages)")}
-    assert {"api_version", "workflow_id", "workflow_position"} <= columns
+    assert {"api_version", "workflow_id", "workflow_position", "sandbox_at"} <= columns
+    attempt_columns = {r["name"] for r in store.query("PRAGMA table_info(attempts)")}
+    assert {"request_headers", "response_headers", "response_body", "manual"} <= attempt_columns
     assert store.get_message("kept")["request"] == {}
     plan_rows = store.query(
         "EXPLAIN QUERY PLAN SELECT * FROM events WHERE state = 'scheduled' ORDER BY due_at"

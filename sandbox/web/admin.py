@@ -144,6 +144,33 @@ def list_webhooks() -> Response:
     return jsonify(sandbox().inspector.webhooks(parse_query(request.args, WEBHOOK_FILTERS)))
 
 
+@bp.post("/webhooks/<event_id>/retry")
+def retry_webhook(event_id: str) -> Response:
+    """A failing webhook's next attempt moves to now (202), else 404 / 409."""
+    json_body()
+    return webhook_action(event_id, sandbox().dispatcher.retry_now)
+
+
+@bp.post("/webhooks/<event_id>/resend")
+def resend_webhook(event_id: str) -> Response:
+    """A delivered or given-up webhook is POSTed again, same body (202), else 404 / 409."""
+    json_body()
+    return webhook_action(event_id, sandbox().dispatcher.resend)
+
+
+def webhook_action(raw_id: str, action: Any) -> Response:
+    """202 with the webhook as it stands, or the refusal in the admin error shape."""
+    if not raw_id.isdigit():
+        raise problems.gateway(404, "not-found", "Not Found", f"There is no webhook {raw_id}.")
+    event_id = int(raw_id)
+    refusal = action(event_id)
+    if refusal is not None:
+        status = 404 if refusal.error_id == "not-found" else 409
+        title = "Not Found" if status == 404 else "Wrong state"
+        raise problems.gateway(status, refusal.error_id, title, refusal.detail)
+    return jsonify(sandbox().inspector.webhook(event_id)), 202
+
+
 @bp.get("/wait")
 def wait() -> Response:
     """Long-poll: 200 with the first match, or 408 (Error shape) with what did arrive."""

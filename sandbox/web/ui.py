@@ -197,14 +197,15 @@ def next_retry(engine: Sandbox, event: dict[str, Any]) -> str | None:
 
 
 def curl(event: dict[str, Any]) -> str | None:
+    """The webhook as a curl command, with the headers its last attempt sent (the signed
+    Authorization JWT included); before any attempt, Content-Type only."""
     if not event["url"] or event["payload"] is None:
         return None
     body = compact_json(event["payload"])
-    return (
-        f"curl -X POST {shlex.quote(event['url'])} "
-        "-H 'Content-Type: application/json' "
-        f"--data-raw {shlex.quote(body)}"
-    )
+    sent = event["attempts"][-1]["request_headers"] if event["attempts"] else None
+    headers = sent or {"Content-Type": "application/json"}
+    flags = " ".join(f"-H {shlex.quote(f'{name}: {value}')}" for name, value in headers.items())
+    return f"curl -X POST {shlex.quote(event['url'])} {flags} --data-raw {shlex.quote(body)}"
 
 
 def pretty(value: Any) -> str:
