@@ -100,10 +100,13 @@ class SandboxClient:
         api_key: str = "key",
         api_secret: str = "secret",
         headers: dict[str, str] | None = None,
+        api: str | None = None,
     ) -> tuple[int, Any]:
-        """POST /v0.1/messages with Basic credentials; (status, body)."""
+        """POST a message with Basic credentials; (status, body). ``api`` is "v1" or "v0.1";
+        by default a flat body with a top-level ``channel`` is v1, a nested one v0.1."""
         auth = {"Authorization": basic_auth(api_key, api_secret), **(headers or {})}
-        return self.call("POST", "/v0.1/messages", body, headers=auth)
+        api = api or ("v1" if "channel" in body else "v0.1")
+        return self.call("POST", f"/{api}/messages", body, headers=auth)
 
     # inspection ------------------------------------------------------------------------
 

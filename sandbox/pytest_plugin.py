@@ -93,12 +93,13 @@ class MessagesSandbox:
         body: dict[str, Any],
         api_key: str | None = None,
         api_secret: str | None = None,
+        api: str | None = None,
         **headers: str,
     ) -> tuple[int, Any]:
-        """POST a message with this session's Basic credentials; (status, body)."""
-        return self.client.send(
-            body, api_key or self.api_key, api_secret or self.api_secret, headers or None
-        )
+        """POST a message with this session's Basic credentials; (status, body). A v1 body
+        (top-level ``channel``) goes to /v1/messages, a v0.1 one to /v0.1/messages."""
+        key, secret = api_key or self.api_key, api_secret or self.api_secret
+        return self.client.send(body, key, secret, headers or None, api)
 
     def messages(self, **filters: Any) -> list[dict[str, Any]]:
         return self.client.messages(**self.scoped(filters))

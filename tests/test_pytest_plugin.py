@@ -58,6 +58,17 @@ def test_webhooks_go_to_my_app(messages_sandbox, tmp_path):
     messages_sandbox.wait_for_status(body["message_uuid"], "delivered")
     urls = {w["url"] for w in messages_sandbox.webhooks(message_uuid=body["message_uuid"])}
     assert urls == {messages_sandbox.url + "/_sandbox/sink/my-app"}
+
+
+def test_a_v1_body_goes_to_v1(messages_sandbox):
+    v1 = {"channel": "sms", "message_type": "text", "to": "447700900000", "from": "Acme",
+          "text": "Your code is 1234"}
+    status, body = messages_sandbox.send(v1)
+    assert status == 202
+    delivered = messages_sandbox.wait_for_status(body["message_uuid"], "delivered")
+    assert (delivered["channel"], delivered["to"]) == ("sms", "447700900000")  # v1's shape
+    assert messages_sandbox.message(body["message_uuid"])["api_version"] == "v1"
+    assert messages_sandbox.send(v1, api="v0.1")[0] == 400  # not a v0.1 body
 """
 
 
@@ -67,7 +78,7 @@ def test_plugin_fixture_in_a_fresh_project(pytester, clock):
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", f"--messages-sandbox-clock={clock}"
     )
-    result.assert_outcomes(passed=5)
+    result.assert_outcomes(passed=6)
 
 
 def test_plugin_against_a_running_sandbox(pytester, start_sandbox):
@@ -76,7 +87,7 @@ def test_plugin_against_a_running_sandbox(pytester, start_sandbox):
     result = pytester.runpytest_subprocess(
         f"--messages-sandbox-url={running.url}", "--messages-sandbox-admin-token=t0ken"
     )
-    result.assert_outcomes(passed=5)
+    result.assert_outcomes(passed=6)
 
 
 def test_an_invalid_payload_fails_the_test_that_caused_it(pytester):
