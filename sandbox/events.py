@@ -118,6 +118,20 @@ def inbound_payload(
     }
 
 
+def neutral_location(content: dict[str, Any]) -> dict[str, Any]:
+    """Coordinates as the neutral content keeps them: strings (v0.1's schema types them so;
+    v1's renderer turns them into numbers), whichever the caller gave."""
+    location = content.get("location")
+    if not isinstance(location, dict):
+        return content
+    numbers = {
+        key: repr(value)
+        for key, value in location.items()
+        if key in ("lat", "long") and isinstance(value, int | float) and not isinstance(value, bool)
+    }
+    return {**content, "location": {**location, **numbers}} if numbers else content
+
+
 class ContentFaker:
     """Inbound content with Faker filling what the caller left out; seeded per message."""
 
@@ -142,7 +156,7 @@ class ContentFaker:
             generated[kind] = {"url": self.media_url(kind)}
         elif kind in V1_ONLY:
             generated[kind] = getattr(self, kind)()
-        return merge(generated, requested)
+        return neutral_location(merge(generated, requested))
 
     # v1's interactive inbound types (WhatsApp, RCS)
 

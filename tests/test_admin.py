@@ -183,6 +183,28 @@ def test_inject_inbound(manual, admin, receiver):
     assert listed[0]["message_uuid"] == created["message_uuid"]
 
 
+@pytest.mark.parametrize("version", ["v0.1", "v1"])
+def test_injected_numeric_coordinates_reach_either_shape(manual, admin, receiver, version):
+    """0.3.1 types lat/long as strings, v1 as numbers: whichever a caller gives, both hold."""
+    location = {"lat": 51.5072, "long": -0.1276, "name": "Shop"}
+    admin(
+        "POST",
+        "/inbound",
+        201,
+        json={
+            "channel": "whatsapp",
+            "content": {"type": "location", "location": location},
+            "webhook_version": version,
+        },
+    )
+    (request,) = receiver.wait_for(1, "/inbound")
+    sent = request.json["message"]["content"] if version == "v0.1" else request.json
+    assert (sent["location"]["lat"], sent["location"]["long"]) == (
+        ("51.5072", "-0.1276") if version == "v0.1" else (51.5072, -0.1276)
+    )
+    assert admin("GET", "/webhooks", params={"state": "invalid"})["items"] == []
+
+
 @pytest.mark.parametrize(
     "given, customer, business",
     [
